@@ -1,0 +1,8 @@
+"""`kadam campaign launch` (being written)."""
+
+import click
+
+
+@click.group()
+def campaign() -> None:
+    """Campaigns."""

@@ -1,0 +1,57 @@
+"""The `kadam` command line: what the state team and the operator run.
+
+Each group lives beside the code it drives; this module only gathers them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+
+from storage.db import Database
+
+
+def database() -> Database:
+    return Database()
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """Kadam: micro-improvement projects for headmasters over WhatsApp and SMS."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, os.environ.get("LOG_LEVEL", "INFO")),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to DATABASE_URL."""
+    from storage.db import database_url
+    from storage.migrate import upgrade
+
+    upgrade(database_url())
+    click.echo("database is up to date")
+
+
+def _register() -> None:
+    from bot.campaign_cli import campaign
+    from bot.demo import demo
+    from bot.export_cli import export
+    from bot.roster import roster
+    from bot.template_cli import template
+    from bot.worker import worker
+
+    for command in (roster, template, campaign, export, worker, demo):
+        main.add_command(command)
+
+
+_register()

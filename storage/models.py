@@ -1,0 +1,323 @@
+"""Kadam's tables, as SQLAlchemy 2 typed models.
+
+Times are stored as UTC. Due times (a task's day, an outbox row's next attempt) are indexed
+columns, because scheduling is a query over data, never a job per headmaster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, hands back aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+# BIGINT on PostgreSQL (a state makes millions of outbox rows), INTEGER on SQLite so that the
+# primary key stays the rowid alias and autoincrements.
+BigID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# Status words follow DIKSHA's improvement projects where they overlap.
+PROJECT_INVITED = "invited"
+PROJECT_STARTED = "started"
+PROJECT_IN_PROGRESS = "in_progress"
+PROJECT_SUBMITTED = "submitted"
+PROJECT_LAPSED = "lapsed"
+PROJECT_ACTIVE = (PROJECT_INVITED, PROJECT_STARTED, PROJECT_IN_PROGRESS)
+
+TASK_NOT_STARTED = "not_started"
+TASK_IN_PROGRESS = "in_progress"
+TASK_COMPLETED = "completed"
+TASK_SKIPPED = "skipped"
+
+
+class School(Base):
+    __tablename__ = "school"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str | None] = mapped_column(String(128))
+    district: Mapped[str] = mapped_column(String(128), default="")
+    block: Mapped[str] = mapped_column(String(128), default="")
+    cluster: Mapped[str] = mapped_column(String(128), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_school_district_block", "district", "block"),)
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # headmaster | beo | state
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    second_language: Mapped[str | None] = mapped_column(String(16))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    district: Mapped[str] = mapped_column(String(128), default="")
+    block: Mapped[str] = mapped_column(String(128), default="")
+    channel: Mapped[str] = mapped_column(String(16), default="whatsapp")  # whatsapp | sms
+    opted_out_at: Mapped[dt.datetime | None]
+    last_inbound_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    school: Mapped[School | None] = relationship()
+
+
+class Template(Base):
+    """One version of a project template; running projects keep the version they started on."""
+
+    __tablename__ = "template"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    duration_days: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, Any]]
+    objective: Mapped[dict[str, Any]]
+    document: Mapped[dict[str, Any]]  # the whole YAML as loaded, for audit and re-export
+    digest: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    tasks: Mapped[list[TemplateTask]] = relationship(
+        order_by="TemplateTask.position", back_populates="template"
+    )
+
+    __table_args__ = (UniqueConstraint("slug", "version"),)
+
+
+class TemplateTask(Base):
+    __tablename__ = "template_task"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("template.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))
+    day: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, Any]]
+    description: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    mandatory: Mapped[bool] = mapped_column(Boolean, default=True)
+    evidence: Mapped[str] = mapped_column(String(16), default="none")  # none | photo
+    resources: Mapped[list[Any]] = mapped_column(default=list)
+
+    template: Mapped[Template] = relationship(back_populates="tasks")
+
+    __table_args__ = (UniqueConstraint("template_id", "position"),)
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("template.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    audience: Mapped[list[Any]]
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    template: Mapped[Template] = relationship()
+
+
+class Project(Base):
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    headmaster_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=PROJECT_INVITED)
+    invited_at: Mapped[dt.datetime | None]
+    deferred_at: Mapped[dt.datetime | None]  # "not now" to the invitation
+    started_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    lapsed_at: Mapped[dt.datetime | None]
+    story: Mapped[str | None] = mapped_column(Text)
+    last_reply_at: Mapped[dt.datetime | None]
+
+    campaign: Mapped[Campaign] = relationship()
+    school: Mapped[School] = relationship()
+    headmaster: Mapped[Person] = relationship()
+    tasks: Mapped[list[Task]] = relationship(order_by="Task.position", back_populates="project")
+
+    # One project per school per campaign, enforced by the database so that two launches
+    # racing each other still cannot double-invite a school.
+    __table_args__ = (UniqueConstraint("campaign_id", "school_id"),)
+
+
+class Task(Base):
+    __tablename__ = "task"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    template_task_id: Mapped[int | None] = mapped_column(ForeignKey("template_task.id"))
+    origin: Mapped[str] = mapped_column(String(16), default="template")  # template | own
+    own_title: Mapped[str | None] = mapped_column(Text)  # a task the headmaster added
+    mandatory: Mapped[bool] = mapped_column(Boolean, default=True)
+    evidence: Mapped[str] = mapped_column(String(16), default="none")
+    due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TASK_NOT_STARTED)
+    status_changed_at: Mapped[dt.datetime | None]
+    prompted_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    help_requested_at: Mapped[dt.datetime | None]
+    remarks: Mapped[str | None] = mapped_column(Text)
+
+    project: Mapped[Project] = relationship(back_populates="tasks")
+    template_task: Mapped[TemplateTask | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("project_id", "position"),)
+
+
+class TaskEvent(Base):
+    """A task's history: every status change and remark, for the timeline and exports."""
+
+    __tablename__ = "task_event"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # photo | audio | video | document
+    source_url: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(Text)  # relative to MEDIA_DIR
+    caption: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|stored|rejected
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    task: Mapped[Task] = relationship()
+
+    __table_args__ = (Index("ix_evidence_status", "status"),)
+
+
+class Conversation(Base):
+    """Where a person's conversation stands: a state name and a small JSON context."""
+
+    __tablename__ = "conversation"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), default="idle")
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_message"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    # Twilio retries a webhook it did not see answered; the unique sid makes the retry a no-op.
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | sms | simulator
+    body: Mapped[str] = mapped_column(Text, default="")
+    button_payload: Mapped[str | None] = mapped_column(String(255))
+    media: Mapped[list[Any]] = mapped_column(default=list)  # [{url, content_type}]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Outbox status ranks: a delivery callback may only move a message up this ladder.
+OUTBOX_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "accepted": 1,
+    "scheduled": 1,
+    "sent": 2,
+    "failed": 3,
+    "undelivered": 3,
+    "not_sent": 3,
+    "delivered": 4,
+    "read": 5,
+}
+
+
+class Outbox(Base):
+    """A message to send: a catalog key and its parameters, rendered when the worker sends it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | sms
+    language: Mapped[str | None] = mapped_column(String(16))  # set for people not in the roster
+    key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    form: Mapped[str | None] = mapped_column(String(16))  # console | session | template | sms
+    body: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    status_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
