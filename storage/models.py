@@ -304,6 +304,7 @@ class Outbox(Base):
     language: Mapped[str | None] = mapped_column(String(16))  # set for people not in the roster
     key: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    options: Mapped[list[Any]] = mapped_column(default=list)  # option keys, numbered from 1
     status: Mapped[str] = mapped_column(String(16), default="queued")
     form: Mapped[str | None] = mapped_column(String(16))  # console | session | template | sms
     body: Mapped[str | None] = mapped_column(Text)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8be75a83bdfd
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:51:27.364769
+Create Date: 2026-11-24 06:58:14.410089
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import storage.models
 
 
-revision = '8be75a83bdfd'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -198,6 +198,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=16), nullable=True),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('form', sa.String(length=16), nullable=True),
     sa.Column('body', sa.Text(), nullable=True),

@@ -1,0 +1,121 @@
+"""Babel catalogs: loading a person's language, with a fallback chain and one warning per gap.
+
+Catalogs are read from the `.po` files in `locales/` and compiled in memory on first use, so a
+fresh checkout needs no compile step.
+"""
+
+from __future__ import annotations
+
+import gettext as stdlib_gettext
+import io
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+DEFAULT_LANGUAGE = "en"
+
+_lock = threading.Lock()
+_catalogs: dict[str, stdlib_gettext.GNUTranslations | None] = {}
+_warned: set[tuple[str, str]] = set()
+
+
+def available_languages() -> list[str]:
+    if not LOCALES_DIR.is_dir():
+        return [DEFAULT_LANGUAGE]
+    found = sorted(p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return found or [DEFAULT_LANGUAGE]
+
+
+def _load(language: str) -> stdlib_gettext.GNUTranslations | None:
+    with _lock:
+        if language in _catalogs:
+            return _catalogs[language]
+        path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        translations = None
+        if path.exists():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=language)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog, use_fuzzy=False)
+            buffer.seek(0)
+            translations = stdlib_gettext.GNUTranslations(buffer)
+        _catalogs[language] = translations
+        return translations
+
+
+def locale_for(language: str) -> Locale:
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LANGUAGE)
+
+
+class Translator:
+    """Text in one person's language: gettext with a fallback chain, and content maps."""
+
+    def __init__(self, language: str, second_language: str | None = None):
+        self.language = language or DEFAULT_LANGUAGE
+        self.chain = [lang for lang in (self.language, second_language, DEFAULT_LANGUAGE) if lang]
+        self.locale = locale_for(self.language)
+
+    def gettext(self, message: str) -> str:
+        for language in self.chain:
+            catalog = _load(language)
+            if catalog is not None:
+                translated = catalog._catalog.get(message)  # type: ignore[attr-defined]
+                if translated:
+                    self._note_fallback(message, language)
+                    return str(translated)
+        self._note_fallback(message, DEFAULT_LANGUAGE)
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        for language in self.chain:
+            catalog = _load(language)
+            if catalog is None:
+                continue
+            key = (singular, catalog.plural(n))  # type: ignore[attr-defined]
+            translated = catalog._catalog.get(key)  # type: ignore[attr-defined]
+            if translated:
+                self._note_fallback(singular, language)
+                return str(translated)
+        self._note_fallback(singular, DEFAULT_LANGUAGE)
+        return singular if n == 1 else plural
+
+    def pick(self, content: Mapping[str, str] | str | None) -> str:
+        """The person's language from a template's `{language: text}` map."""
+        if content is None:
+            return ""
+        if isinstance(content, str):
+            return content
+        for language in (*self.chain, "*"):
+            if content.get(language):
+                return content[language]
+        return next(iter(content.values()), "")
+
+    def _note_fallback(self, message: str, used: str) -> None:
+        if used == self.language:
+            return
+        key = (message, self.language)
+        if key not in _warned:
+            _warned.add(key)
+            log.warning("no %s translation for %r; using %s", self.language, message[:60], used)
+
+
+def _(message: str) -> str:
+    """Marks a string for extraction where it is defined; it is translated where it is used."""
+    return message
+
+
+def format_params(t: Translator, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (t.pick(v) if isinstance(v, dict) else v) for k, v in params.items()}

@@ -1,0 +1,273 @@
+"""Every message Kadam sends, by key, rendered in the recipient's language at send time.
+
+Flows and the engine emit keys and parameters; this module turns them into text through Babel.
+Each sentence is one catalog entry with named placeholders, so translators see whole sentences
+and can reorder them. Lists (tasks, projects) are built from whole-line entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel.dates import format_date
+
+from bot.i18n import Translator, _, format_params
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message's text and its numbered options (buttons where the channel has them)."""
+
+    text: str
+    options: list[str] = field(default_factory=list)
+
+    def numbered(self) -> str:
+        """The form every channel can show: options as "1. Done" lines under the text."""
+        if not self.options:
+            return self.text
+        lines = [f"{n}. {label}" for n, label in enumerate(self.options, start=1)]
+        return self.text + "\n\n" + "\n".join(lines)
+
+
+OPTIONS = {
+    "option.accept": _("Yes, let's start"),
+    "option.not_now": _("Not now"),
+    "option.details": _("Tell me more"),
+    "option.done": _("Done"),
+    "option.in_progress": _("In progress"),
+    "option.need_help": _("Need help"),
+    "option.skip": _("Skip"),
+}
+
+TASK_STATUS = {
+    "not_started": _("not started"),
+    "in_progress": _("in progress"),
+    "completed": _("done"),
+    "skipped": _("skipped"),
+}
+
+PROJECT_STATUS = {
+    "invited": _("invited"),
+    "started": _("started"),
+    "in_progress": _("in progress"),
+    "submitted": _("completed"),
+    "lapsed": _("paused"),
+}
+
+# Messages whose whole text is one sentence-set with placeholders.
+SIMPLE = {
+    "invitation.deferred": _(
+        "No problem. Whenever you are ready, reply YES to start “%(title)s”."
+    ),
+    "task.in_progress": _("Good, task %(position)s is in progress. Reply DONE when it is finished."),
+    "task.help_noted": _(
+        "We have noted that you need help with task %(position)s, “%(title)s”. "
+        "Your block officer will get in touch."
+    ),
+    "task.cannot_skip": _(
+        "Task %(position)s, “%(title)s”, is a core task of this project and cannot be skipped. "
+        "How is it going?"
+    ),
+    "task.skipped": _("Task %(position)s skipped."),
+    "task.done_send_photo": _(
+        "Well done! Task %(position)s, “%(title)s”, is done. Please send a photo of it now "
+        "(or reply SKIP if you have none)."
+    ),
+    "task.no_such_number": _("There is no task %(number)s. Reply TASKS to see the list."),
+    "task.add_what": _("What task would you like to add? Write it in one line."),
+    "task.added": _(
+        "Added your own task %(position)s: “%(title)s”. Reply “task %(position)s done” when it "
+        "is finished."
+    ),
+    "project.story_question": _(
+        "One last question: in one line, what changed in your school because of this project?"
+    ),
+    "project.story_saved": _("Thank you! Your story is saved and will inspire other schools."),
+    "project.story_skipped": _("That's fine. Congratulations once again!"),
+    "opted_out": _(
+        "You will not get any more messages from Kadam. Reply START at any time to come back."
+    ),
+    "opted_in": _("Welcome back, %(name)s! Reply STATUS to see where your project stands."),
+    "still_opted_out": _("You have stopped messages from Kadam. Reply START to receive them again."),
+    "no_project": _(
+        "Namaste %(name)s! You have no active project right now. "
+        "We will message you when your next project begins."
+    ),
+    "not_understood": _(
+        "Sorry, I did not understand. Reply STATUS for your progress, TASKS for the task list, "
+        "or MENU for everything you can do."
+    ),
+    "not_understood.task": _(
+        "Sorry, I did not understand. How is task %(position)s, “%(title)s”, going? "
+        "Reply with a number:"
+    ),
+    "not_understood.invitation": _(
+        "Sorry, I did not understand. Would you like to start “%(title)s”? Reply with a number:"
+    ),
+    "evidence.type_not_accepted": _(
+        "Sorry, I cannot keep this kind of file (%(content_type)s). "
+        "Please send a photo, a voice note, a video or a PDF."
+    ),
+    "evidence.too_large": _(
+        "Sorry, this file is too large to keep (the limit is %(limit_mb)s MB). "
+        "Please send a smaller photo."
+    ),
+    "evidence.fetch_failed": _(
+        "Sorry, I could not receive your file for task %(position)s. Please send it again."
+    ),
+    "evidence.is_it_done": _("Is task %(position)s done? Reply with a number:"),
+    "unregistered": _(
+        "Namaste! This number is not registered with Kadam. Please ask your block education "
+        "officer to add your school and phone number to the Kadam roster."
+    ),
+    "menu": _(
+        "Namaste %(name)s! You can reply:\n"
+        "STATUS - your progress\n"
+        "TASKS - all tasks and their status\n"
+        "task 3 done - mark a task done (also: in progress, need help, skip)\n"
+        "ADD and a task - add a task of your own\n"
+        "a photo with the task number - evidence for that task\n"
+        "STOP - stop messages, START - receive them again"
+    ),
+}
+
+
+def _invitation(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.ngettext(
+        "Namaste %(name)s! Your school is invited to the project “%(title)s”. "
+        "%(objective)s It has %(num)d task over about %(weeks)s weeks. Shall we start?",
+        "Namaste %(name)s! Your school is invited to the project “%(title)s”. "
+        "%(objective)s It has %(num)d tasks over about %(weeks)s weeks. Shall we start?",
+        p["tasks_total"],
+    ) % {**p, "num": p["tasks_total"]}
+
+
+def _details(t: Translator, p: Mapping[str, Any]) -> str:
+    head = t.gettext("“%(title)s”: %(objective)s") % p
+    lines = [_task_line(t, item) for item in p["tasks"]]
+    return head + "\n" + "\n".join(lines) + "\n\n" + t.gettext("Shall we start?")
+
+
+def _accepted(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.gettext(
+        "Wonderful! “%(title)s” has started. I will send you one task at a time. "
+        "Reply MENU at any time to see what you can do."
+    ) % p
+
+
+def _prompt(t: Translator, p: Mapping[str, Any]) -> str:
+    if p.get("photo"):
+        text = t.gettext(
+            "Task %(position)s of %(total)s: %(title)s\nPlease send a photo when it is done. "
+            "How is it going? Reply with a number:"
+        )
+    else:
+        text = t.gettext(
+            "Task %(position)s of %(total)s: %(title)s\nHow is it going? Reply with a number:"
+        )
+    return text % p
+
+
+def _done(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.gettext("Well done! Task %(position)s is done (%(done)s of %(total)s).") % p
+
+
+def _next_on(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.gettext(
+        "Your next task, “%(title)s”, comes on %(date)s. To start it early, reply %(position)s."
+    ) % p
+
+
+def _celebration(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.gettext(
+        "🎉 Congratulations, %(name)s! Your school has completed “%(title)s”. "
+        "Thank you for leading this change."
+    ) % p
+
+
+def _status(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = []
+    for project in p["projects"]:
+        values = {**project, "title": t.pick(project["title"]),
+                  "status": t.gettext(PROJECT_STATUS.get(project["status"], project["status"]))}
+        lines.append(t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s)")
+                     % values)
+    return t.gettext("Your progress:") + "\n" + "\n".join(lines)
+
+
+def _task_line(t: Translator, item: Mapping[str, Any]) -> str:
+    values = {"position": item["position"], "title": t.pick(item["title"])}
+    if "status" not in item:
+        return t.gettext("%(position)s. %(title)s") % values
+    values["status"] = t.gettext(TASK_STATUS.get(item["status"], item["status"]))
+    return t.gettext("%(position)s. %(title)s (%(status)s)") % values
+
+
+def _task_list(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = [_task_line(t, item) for item in p["tasks"]]
+    footer = t.gettext("Reply with a task number to open it, or “task 2 done” to update it.")
+    return (t.gettext("Tasks of “%(title)s”:") % p) + "\n" + "\n".join(lines) + "\n\n" + footer
+
+
+def _which_project(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = [t.gettext("%(n)s. %(title)s") % {"n": item["n"], "title": t.pick(item["title"])}
+             for item in p["projects"]]
+    return t.gettext("Which project is this about? Reply with a number:") + "\n" + "\n".join(lines)
+
+
+def _which_task(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = [_task_line(t, item) for item in p["tasks"]]
+    return t.gettext("Which task is this for? Reply with its number:") + "\n" + "\n".join(lines)
+
+
+def _evidence_saved(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.ngettext(
+        "Thank you! %(count)d file saved for task %(position)s, “%(title)s”.",
+        "Thank you! %(count)d files saved for task %(position)s, “%(title)s”.",
+        p["count"],
+    ) % p
+
+
+RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
+    "invitation": _invitation,
+    "invitation.details": _details,
+    "invitation.accepted": _accepted,
+    "task.prompt": _prompt,
+    "task.done": _done,
+    "task.next_on": _next_on,
+    "project.celebration": _celebration,
+    "status": _status,
+    "tasks.list": _task_list,
+    "which_project": _which_project,
+    "evidence.which_task": _which_task,
+    "evidence.saved": _evidence_saved,
+}
+
+
+def keys() -> set[str]:
+    return set(SIMPLE) | set(RENDERERS)
+
+
+def render(key: str, params: Mapping[str, Any], options: list[str] | tuple[str, ...],
+           language: str, second_language: str | None = None) -> Rendered:
+    """The text of message `key` in `language`, with its numbered option labels."""
+    t = Translator(language, second_language)
+    values = format_params(t, params)
+    if isinstance(values.get("date"), str | dt.date):
+        values["date"] = _date(t, values["date"])
+    if key in RENDERERS:
+        text = RENDERERS[key](t, values)
+    elif key in SIMPLE:
+        text = t.gettext(SIMPLE[key]) % values
+    else:
+        raise KeyError(f"unknown message key {key!r}")
+    labels = [t.gettext(OPTIONS[o]) for o in options]
+    return Rendered(text, labels)
+
+
+def _date(t: Translator, value: str | dt.date) -> str:
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(day, format="d MMMM", locale=t.locale)

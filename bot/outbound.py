@@ -1,0 +1,23 @@
+"""Turning an outbox row into text: the one place the worker and the simulator share."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.messages import Rendered, render
+from storage.models import Outbox, Person
+
+
+def render_row(session: Session, row: Outbox, person: Person | None,
+               default_language: str = "en") -> Rendered:
+    """Render in the recipient's language now, not when the row was queued (they may have
+    switched language since)."""
+    params = dict(row.params or {})
+    if row.key == "invitation" and not params and row.project_id:
+        # Campaign launch queues invitations set-based with empty params; fill them here.
+        from storage.campaigns import invitation_params
+
+        params = invitation_params(session, row.project_id)
+    language = person.language if person else (row.language or default_language)
+    second = person.second_language if person else None
+    return render(row.key, params, list(row.options or []), language, second)

@@ -1,0 +1,108 @@
+"""What a flow step asks the engine to do. Typed records; the engine applies them in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Send the person a catalog message. `options` are message keys shown as numbered choices
+    (buttons on WhatsApp, "1 ... 2 ..." everywhere); the first option answers to "1"."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    options: tuple[str, ...] = ()
+    project_id: int | None = None
+    task_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StartProject:
+    project_id: int
+
+
+@dataclass(frozen=True)
+class DeferInvitation:
+    """The headmaster said "not now" to an invitation."""
+
+    project_id: int
+
+
+@dataclass(frozen=True)
+class SetTaskStatus:
+    task_id: int
+    status: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class MarkPrompted:
+    """The bot has asked about this task (so a late "done" and reminders know where we are)."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class RequestHelp:
+    task_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AttachEvidence:
+    """Keep attachment `media_index` of inbound message `inbound_id` as evidence on a task."""
+
+    task_id: int
+    inbound_id: int
+    media_index: int
+    kind: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class AddTask:
+    """The headmaster adds a task of their own to a project."""
+
+    project_id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class CompleteProject:
+    project_id: int
+
+
+@dataclass(frozen=True)
+class SaveStory:
+    """The one line on what changed in the school, kept as the project's story."""
+
+    project_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class OptOut:
+    pass
+
+
+@dataclass(frozen=True)
+class OptIn:
+    pass
+
+
+Effect = (
+    Reply
+    | StartProject
+    | DeferInvitation
+    | SetTaskStatus
+    | MarkPrompted
+    | RequestHelp
+    | AttachEvidence
+    | AddTask
+    | CompleteProject
+    | SaveStory
+    | OptOut
+    | OptIn
+)

@@ -1,0 +1,550 @@
+"""The headmaster's conversation: invitation, one task at a time, evidence, celebration, story.
+
+State table (what each waiting state accepts; anything else falls through to the commands
+that work everywhere: stop/start, menu, status, tasks, add, a photo, "task N done"):
+
+| state          | context                        | accepts                                      |
+| -------------- | ------------------------------ | -------------------------------------------- |
+| idle           | project_id?, task_id?          | commands; YES to a pending invitation        |
+| invited        | project_id                     | 1 yes, 2 not now, 3 details                  |
+| task           | project_id, task_id, photo?    | 1 done, 2 in progress, 3 need help, 4 skip,  |
+|                |                                | a photo; "photo?" waits for a done task's    |
+| story          | project_id                     | one line on what changed in the school       |
+| adding_task    | project_id                     | the text of the headmaster's own task        |
+| which_project  | choices, pending message       | the number of a project                      |
+| which_task     | project_id, pending media      | the number of a task                         |
+
+Numbered options work in every state, because SMS has no buttons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from flows import effects as fx
+from flows.events import Event, Invitation, Media, Message, TaskDue
+from flows.intents import Intent, Name, parse
+from flows.views import COMPLETED, IN_PROGRESS, INVITED, SKIPPED, ProjectView, Snapshot, TaskView
+
+ACCEPTED_MEDIA = ("image/", "audio/", "video/", "application/pdf", "application/msword",
+                  "application/vnd.openxmlformats-officedocument", "application/vnd.ms-")
+DETAIL_WORDS = {"details", "detail", "more", "info", "vivran", "jankari", "विवरण", "जानकारी",
+                "माहिती", "mahiti", "ibisobanuro", "maelezo", "détails"}
+
+
+@dataclass(frozen=True)
+class State:
+    name: str = "idle"
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "context": self.context}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str) -> State:
+        loaded = json.loads(raw)
+        return cls(loaded["name"], loaded["context"])
+
+    def with_(self, name: str | None = None, **context: Any) -> State:
+        merged = {**self.context, **context}
+        return State(name or self.name, {k: v for k, v in merged.items() if v is not None})
+
+
+@dataclass
+class Step:
+    """The outcome of one step: the state to keep and the effects to apply, in order."""
+
+    state: State
+    effects: list[fx.Effect] = field(default_factory=list)
+
+    def say(self, key: str, options: tuple[str, ...] = (), **params: Any) -> Step:
+        project_id = params.pop("project_id", None)
+        task_id = params.pop("task_id", None)
+        self.effects.append(fx.Reply(key, params, options, project_id, task_id))
+        return self
+
+    def do(self, *effects: fx.Effect) -> Step:
+        self.effects.extend(effects)
+        return self
+
+
+def step(snapshot: Snapshot, state: State, event: Event, now: dt.datetime) -> Step:
+    """Handle one trigger or message; `now` is passed in because flows never read the clock."""
+    if isinstance(event, Invitation):
+        return _invite(snapshot, state, event.project_id)
+    if isinstance(event, TaskDue):
+        return _task_due(snapshot, state, event)
+    return _message(snapshot, state, event)
+
+
+# --- triggers -------------------------------------------------------------------------------
+
+
+def _invite(snapshot: Snapshot, state: State, project_id: int) -> Step:
+    """Sends the invitation and waits for yes / not now / details."""
+    project = snapshot.project(project_id)
+    out = Step(state)
+    if snapshot.opted_out or project is None or project.status != INVITED:
+        return out
+    out.state = state.with_("invited", project_id=project_id)
+    return out.say("invitation", INVITE_OPTIONS, **_project_params(snapshot, project))
+
+
+def _task_due(snapshot: Snapshot, state: State, event: TaskDue) -> Step:
+    """Asks about a task whose day has come."""
+    project = snapshot.project(event.project_id)
+    task = project.task(event.task_id) if project else None
+    if snapshot.opted_out or project is None or task is None or not task.is_open:
+        return Step(state)
+    if project.status == INVITED:
+        return Step(state)
+    return _prompt(Step(state), project, task)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+INVITE_OPTIONS = ("option.accept", "option.not_now", "option.details")
+
+
+def _message(snapshot: Snapshot, state: State, msg: Message) -> Step:
+    intent = parse(msg.button or msg.text, snapshot.language)
+    out = Step(state)
+    if snapshot.opted_out:
+        if intent.name == Name.START:
+            out.do(fx.OptIn())
+            return out.say("opted_in", name=snapshot.name)
+        return out.say("still_opted_out")
+    if intent.name == Name.STOP:
+        out.state = State()
+        return out.do(fx.OptOut()).say("opted_out")
+    if msg.media:
+        return _media(snapshot, state, msg, intent)
+    handler = WAITING.get(state.name)
+    if handler is not None:
+        handled = handler(snapshot, state, msg, intent)
+        if handled is not None:
+            return handled
+    return _command(snapshot, state, msg, intent)
+
+
+def _on_invitation(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Accept (1, yes, 👍), not now (2, no), or details (3)."""
+    project = snapshot.project(state.context.get("project_id"))
+    if project is None or project.status != INVITED:
+        return None
+    choice = _option(intent, INVITE_OPTIONS)
+    if choice is None and _says_details(msg.text):
+        choice = "option.details"
+    if choice is None and intent.name in (Name.YES, Name.START, Name.DONE):
+        choice = "option.accept"
+    if choice is None and intent.name in (Name.NO, Name.LATER):
+        choice = "option.not_now"
+    if choice == "option.accept":
+        return _accept(snapshot, state, project)
+    if choice == "option.not_now":
+        out = Step(state.with_("idle"))
+        out.do(fx.DeferInvitation(project.id))
+        return out.say("invitation.deferred", project_id=project.id, title=project.title)
+    if choice == "option.details":
+        out = Step(state)
+        titles = [{"position": t.position, "title": t.title} for t in project.tasks]
+        return out.say("invitation.details", ("option.accept", "option.not_now"),
+                       project_id=project.id, title=project.title,
+                       objective=project.objective, tasks=titles)
+    return None
+
+
+def _accept(snapshot: Snapshot, state: State, project: ProjectView) -> Step:
+    """Starts the project and asks about its first task whose day has come."""
+    out = Step(state.with_("idle", project_id=project.id, task_id=None))
+    out.do(fx.StartProject(project.id))
+    out.say("invitation.accepted", project_id=project.id, title=project.title,
+            tasks_total=len(project.tasks))
+    started = replace(project, status="started")
+    return _advance(out, snapshot, started, after=0)
+
+
+def _on_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Replies to the task in hand: 1 done, 2 in progress, 3 need help, 4 skip."""
+    project = snapshot.project(state.context.get("project_id"))
+    task = project.task(state.context.get("task_id", -1)) if project else None
+    if project is None or task is None:
+        return None
+    if intent.number is not None and intent.name != Name.UNKNOWN:
+        return None  # "task 3 done" names its own task: handled as a command
+    if state.context.get("photo") and intent.name in (Name.NO, Name.SKIP, Name.LATER):
+        out = Step(state.with_("idle", photo=None))
+        return _advance(out, snapshot, project, after=task.position)
+    choice = _option(intent, _task_options(task))
+    action = choice or _STATUS_INTENTS.get(intent.name)
+    if action is None:
+        return None
+    return _set_status(snapshot, state, project, task, action, msg.text)
+
+
+_STATUS_INTENTS = {
+    Name.DONE: "option.done",
+    Name.YES: "option.done",
+    Name.IN_PROGRESS: "option.in_progress",
+    Name.HELP: "option.need_help",
+    Name.SKIP: "option.skip",
+}
+
+
+def _set_status(snapshot: Snapshot, state: State, project: ProjectView, task: TaskView,
+                action: str, text: str) -> Step:
+    """Applies a status reply; only a reply to the task in hand moves on to the next task."""
+    out = Step(state)
+    in_hand = state.context.get("task_id") == task.id
+    ids = {"project_id": project.id, "task_id": task.id}
+    params = {"position": task.position, "title": task.title, **ids}
+    if action == "option.done":
+        return _complete(out, snapshot, project, task, in_hand)
+    if action == "option.in_progress":
+        out.do(fx.SetTaskStatus(task.id, IN_PROGRESS))
+        return out.say("task.in_progress", **params)
+    if action == "option.need_help":
+        out.do(fx.RequestHelp(task.id, text))
+        return out.say("task.help_noted", **params)
+    if task.mandatory:
+        return out.say("task.cannot_skip", _task_options(task), **params)
+    out.do(fx.SetTaskStatus(task.id, SKIPPED))
+    out.say("task.skipped", **params)
+    skipped = project.with_task(replace(task, status=SKIPPED))
+    return _advance(out, snapshot, skipped, after=task.position, prompt_next=in_hand)
+
+
+def _complete(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
+              in_hand: bool = True) -> Step:
+    """Marks a task done; asks for its photo if one is wanted, else moves on."""
+    out.do(fx.SetTaskStatus(task.id, COMPLETED))
+    done = project.with_task(replace(task, status=COMPLETED))
+    ids = {"project_id": project.id, "task_id": task.id}
+    if task.evidence == "photo" and task.evidence_count == 0:
+        out.state = out.state.with_("task", project_id=project.id, task_id=task.id, photo=True)
+        return out.say("task.done_send_photo", position=task.position, title=task.title, **ids)
+    out.say("task.done", position=task.position, title=task.title, done=done.done_count,
+            total=len(done.tasks), **ids)
+    return _advance(out, snapshot, done, after=task.position, prompt_next=in_hand)
+
+
+def _advance(out: Step, snapshot: Snapshot, project: ProjectView, after: int,
+             prompt_next: bool = True) -> Step:
+    """After a task closes: the celebration, or the next task whose day has come, or its date."""
+    if project.tasks and project.mandatory_done and project.status != "submitted":
+        out.do(fx.CompleteProject(project.id))
+        out.say("project.celebration", project_id=project.id, title=project.title,
+                name=snapshot.name, done=project.done_count, total=len(project.tasks))
+        out.state = out.state.with_("story", project_id=project.id, task_id=None, photo=None)
+        return out.say("project.story_question", project_id=project.id)
+    if not prompt_next:
+        return out
+    nxt = project.next_task(snapshot.today, after=after)
+    if nxt is not None:
+        return _prompt(out, project, nxt)
+    out.state = out.state.with_("idle", project_id=project.id, photo=None)
+    upcoming = project.upcoming_task()
+    if upcoming is not None and upcoming.due_on is not None:
+        out.say("task.next_on", project_id=project.id, position=upcoming.position,
+                title=upcoming.title, date=upcoming.due_on)
+    return out
+
+
+def _prompt(out: Step, project: ProjectView, task: TaskView) -> Step:
+    """Asks about one task, naming how to answer."""
+    out.state = out.state.with_("task", project_id=project.id, task_id=task.id, photo=None)
+    out.do(fx.MarkPrompted(task.id))
+    return out.say("task.prompt", _task_options(task), project_id=project.id, task_id=task.id,
+                   position=task.position, total=len(project.tasks), title=task.title,
+                   photo=task.evidence == "photo", project_title=project.title)
+
+
+def _task_options(task: TaskView) -> tuple[str, ...]:
+    base = ("option.done", "option.in_progress", "option.need_help")
+    return base if task.mandatory else (*base, "option.skip")
+
+
+def _on_story(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Keeps the headmaster's one line on what changed as the project's story."""
+    project_id = state.context.get("project_id")
+    if intent.name in (Name.MENU, Name.STATUS, Name.TASKS, Name.ADD_TASK, Name.LANGUAGE):
+        return None
+    out = Step(state.with_("idle"))
+    if intent.name in (Name.NO, Name.SKIP, Name.LATER) or not msg.text.strip():
+        return out.say("project.story_skipped", project_id=project_id)
+    out.do(fx.SaveStory(project_id, msg.text.strip()))
+    return out.say("project.story_saved", project_id=project_id)
+
+
+def _on_new_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Takes the text of the headmaster's own task."""
+    project = snapshot.project(state.context.get("project_id"))
+    if project is None or intent.name not in (Name.UNKNOWN, Name.DONE, Name.IN_PROGRESS):
+        return None
+    in_hand = project.task(state.context.get("task_id", -1))
+    back_to = "task" if in_hand is not None and in_hand.is_open else "idle"
+    return _add_task(Step(state.with_(back_to)), project, msg.text)
+
+
+def _on_project_choice(snapshot: Snapshot, state: State, msg: Message,
+                       intent: Intent) -> Step | None:
+    """Replays the pending message against the project the headmaster picked."""
+    choices: list[int] = state.context.get("choices", [])
+    if intent.number is None or not 1 <= intent.number <= len(choices):
+        return None
+    pending = state.context.get("pending", {})
+    chosen = State("idle", {"project_id": choices[intent.number - 1], "pinned": True})
+    media = tuple(Media(m["index"], m["content_type"]) for m in pending.get("media", []))
+    replay = Message(pending.get("text", ""), pending.get("inbound_id"), None, media)
+    out = _message(snapshot, chosen, replay)
+    out.state = out.state.with_(pinned=None)  # the choice answers this one message only
+    return out
+
+
+def _on_task_choice(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Attaches the photo that was waiting to the task the headmaster named."""
+    project = snapshot.project(state.context.get("project_id"))
+    if project is None or intent.number is None:
+        return None
+    task = project.task_at(intent.number)
+    if task is None:
+        return Step(state).say("task.no_such_number", number=intent.number,
+                               total=len(project.tasks))
+    pending = state.context.get("pending", {})
+    media = tuple(Media(m["index"], m["content_type"]) for m in pending.get("media", []))
+    out = Step(State("idle", {"project_id": project.id, "task_id": task.id}))
+    return _attach(out, snapshot, project, task, pending.get("inbound_id"), media,
+                   pending.get("text", ""))
+
+
+# Outside a task prompt a bare "yes" or "ok" is too weak to mark a task done.
+_TASK_WORDS = (Name.DONE, Name.IN_PROGRESS, Name.HELP, Name.SKIP)
+
+WAITING: dict[str, Callable[[Snapshot, State, Message, Intent], Step | None]] = {
+    "invited": _on_invitation,
+    "task": _on_task,
+    "story": _on_story,
+    "adding_task": _on_new_task,
+    "which_project": _on_project_choice,
+    "which_task": _on_task_choice,
+}
+
+
+# --- commands that work in every state --------------------------------------------------------
+
+
+def _command(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step:
+    out = Step(_settled(state))
+    name = intent.name
+    if name == Name.START:
+        return out.say("opted_in", name=snapshot.name)
+    if name == Name.MENU:
+        return out.say("menu", name=snapshot.name)
+    if name == Name.STATUS:
+        return _status(out, snapshot)
+    if name in (Name.YES, Name.NO) and snapshot.invited and not _has_task_in_hand(state):
+        invited = snapshot.invited[0]
+        return _on_invitation(snapshot, State("invited", {"project_id": invited.id}), msg,
+                              intent) or out
+    if not snapshot.running:
+        if snapshot.invited:
+            return _invite(snapshot, State(), snapshot.invited[0].id)
+        return out.say("no_project", name=snapshot.name)
+    if name in (Name.TASKS, Name.ADD_TASK) or intent.number is not None or name in _TASK_WORDS:
+        project = _project_in_hand(snapshot, state, strict=name == Name.TASKS,
+                                   pinned_only=name == Name.ADD_TASK)
+        if project is None:
+            return _ask_which_project(out, snapshot, msg)
+        if name == Name.TASKS:
+            return _task_list(out, project)
+        if name == Name.ADD_TASK:
+            if not intent.text:
+                out.state = out.state.with_("adding_task", project_id=project.id)
+                return out.say("task.add_what", project_id=project.id)
+            return _add_task(out, project, intent.text)
+        return _numbered_or_current(out, snapshot, project, intent, msg)
+    return _not_understood(out, snapshot, state)
+
+
+def _numbered_or_current(out: Step, snapshot: Snapshot, project: ProjectView, intent: Intent,
+                         msg: Message) -> Step:
+    """ "task 3 done" acts on task 3; a bare "3" opens task 3; "done" acts on the task in hand."""
+    if intent.number is not None:
+        task = project.task_at(intent.number)
+        if task is None:
+            return out.say("task.no_such_number", project_id=project.id, number=intent.number,
+                           total=len(project.tasks))
+        action = _STATUS_INTENTS.get(intent.name) if intent.name in _TASK_WORDS else None
+        if action is None:
+            return _prompt(out, project, task)
+        return _set_status(snapshot, out.state, project, task, action, msg.text)
+    task = project.task(out.state.context.get("task_id", -1)) or project.next_task(snapshot.today)
+    if task is None:
+        return _task_list(out, project)
+    return _set_status(snapshot, out.state, project, task, _STATUS_INTENTS[intent.name], msg.text)
+
+
+def _status(out: Step, snapshot: Snapshot) -> Step:
+    """Progress so far on every project the headmaster is running or invited to."""
+    if not snapshot.projects:
+        return out.say("no_project", name=snapshot.name)
+    lines = [{"title": p.title, "done": p.done_count, "total": len(p.tasks), "status": p.status}
+             for p in snapshot.projects]
+    return out.say("status", projects=lines)
+
+
+def _task_list(out: Step, project: ProjectView) -> Step:
+    """Every task of the project with its status."""
+    out.state = out.state.with_(project_id=project.id)
+    tasks = [{"position": t.position, "title": t.title, "status": t.status,
+              "mandatory": t.mandatory} for t in project.tasks]
+    return out.say("tasks.list", project_id=project.id, title=project.title, tasks=tasks)
+
+
+def _add_task(out: Step, project: ProjectView, text: str) -> Step:
+    """Adds the headmaster's own task at the end of the project."""
+    title = " ".join(text.split())[:200]
+    position = max((t.position for t in project.tasks), default=0) + 1
+    out.do(fx.AddTask(project.id, title))
+    return out.say("task.added", project_id=project.id, position=position, title={"*": title})
+
+
+def _ask_which_project(out: Step, snapshot: Snapshot, msg: Message) -> Step:
+    choices = [p.id for p in snapshot.running]
+    pending = {"text": msg.text, "inbound_id": msg.inbound_id,
+               "media": [{"index": m.index, "content_type": m.content_type} for m in msg.media]}
+    out.state = State("which_project", {"choices": choices, "pending": pending})
+    titles = [{"n": i + 1, "title": p.title} for i, p in enumerate(snapshot.running)]
+    return out.say("which_project", projects=titles)
+
+
+def _not_understood(out: Step, snapshot: Snapshot, state: State) -> Step:
+    """Never silence: say what the bot can take right now."""
+    project = snapshot.project(state.context.get("project_id"))
+    if state.name == "task" and project is not None:
+        task = project.task(state.context.get("task_id", -1))
+        if task is not None:
+            out.state = state
+            return out.say("not_understood.task", _task_options(task), project_id=project.id,
+                           task_id=task.id, position=task.position, title=task.title)
+    if state.name == "invited" and project is not None:
+        out.state = state
+        return out.say("not_understood.invitation", INVITE_OPTIONS, project_id=project.id,
+                       title=project.title)
+    return out.say("not_understood")
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+
+def _media(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step:
+    """A photo, voice note or document: evidence on the task named in the caption, or in hand."""
+    out = Step(_settled(state))
+    accepted = tuple(m for m in msg.media if m.content_type.startswith(ACCEPTED_MEDIA))
+    if not accepted:
+        return out.say("evidence.type_not_accepted", content_type=msg.media[0].content_type)
+    project = _project_in_hand(snapshot, state, strict=False)
+    if project is None:
+        if not snapshot.running:
+            return out.say("no_project", name=snapshot.name)
+        return _ask_which_project(out, snapshot, msg)
+    task = project.task_at(intent.number) if intent.number is not None else None
+    if task is None and intent.number is None:
+        task = project.task(state.context.get("task_id", -1))
+    if task is None:
+        pending = {"inbound_id": msg.inbound_id, "text": msg.text,
+                   "media": [{"index": m.index, "content_type": m.content_type}
+                             for m in accepted]}
+        out.state = State("which_task", {"project_id": project.id, "pending": pending})
+        tasks = [{"position": t.position, "title": t.title, "status": t.status,
+                  "mandatory": t.mandatory} for t in project.tasks]
+        return out.say("evidence.which_task", project_id=project.id, tasks=tasks)
+    out.state = out.state.with_(project_id=project.id, task_id=task.id)
+    return _attach(out, snapshot, project, task, msg.inbound_id, accepted, msg.text,
+                   done=intent.name == Name.DONE, was_waiting=bool(state.context.get("photo")))
+
+
+def _attach(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
+            inbound_id: int | None, media: tuple[Media, ...], caption: str,
+            done: bool = False, was_waiting: bool = False) -> Step:
+    for item in media:
+        out.do(fx.AttachEvidence(task.id, inbound_id or 0, item.index, _kind(item.content_type),
+                                 caption.strip() or None))
+    with_photo = replace(task, evidence_count=task.evidence_count + len(media))
+    project = project.with_task(with_photo)
+    ids = {"project_id": project.id, "task_id": task.id}
+    out.say("evidence.saved", position=task.position, title=task.title, count=len(media), **ids)
+    if done and task.is_open:
+        return _complete(out, snapshot, project, with_photo)
+    if task.status == COMPLETED and was_waiting:
+        return _advance(out, snapshot, project, after=task.position)
+    if task.is_open:
+        out.state = out.state.with_("task", project_id=project.id, task_id=task.id)
+        out.say("evidence.is_it_done", _task_options(task), position=task.position, **ids)
+    return out
+
+
+def _kind(content_type: str) -> str:
+    for prefix, kind in (("image/", "photo"), ("audio/", "audio"), ("video/", "video")):
+        if content_type.startswith(prefix):
+            return kind
+    return "document"
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _settled(state: State) -> State:
+    """The state after a command: waiting states that were not answered go back to idle."""
+    if state.name in ("which_project", "which_task", "adding_task"):
+        return State("idle", {k: v for k, v in state.context.items()
+                              if k in ("project_id", "task_id")})
+    return state
+
+
+def _project_in_hand(snapshot: Snapshot, state: State, strict: bool,
+                     pinned_only: bool = False) -> ProjectView | None:
+    """The project this message is about, or None when the headmaster must be asked.
+
+    With two projects running, a task prompt settles which one a status reply is about;
+    adding a task is asked about unless the headmaster has just picked the project.
+    """
+    running = snapshot.running
+    if len(running) == 1:
+        return running[0]
+    project = snapshot.project(state.context.get("project_id"))
+    if project is None or project.status not in ("started", "in_progress"):
+        return None
+    if pinned_only and not state.context.get("pinned"):
+        return None
+    if strict and not state.context.get("pinned") and state.name != "task":
+        return None
+    return project
+
+
+def _has_task_in_hand(state: State) -> bool:
+    return state.name == "task"
+
+
+def _option(intent: Intent, options: tuple[str, ...]) -> str | None:
+    """A bare number picks a numbered option."""
+    if intent.name == Name.UNKNOWN and intent.number is not None:
+        if 1 <= intent.number <= len(options) and intent.text.strip().isdigit():
+            return options[intent.number - 1]
+        if 1 <= intent.number <= len(options) and len(intent.text.split()) == 1:
+            return options[intent.number - 1]
+    return None
+
+
+def _says_details(text: str) -> bool:
+    return any(word.strip(".,!?").casefold() in DETAIL_WORDS for word in text.split())
+
+
+def _project_params(snapshot: Snapshot, project: ProjectView) -> dict[str, Any]:
+    return {"project_id": project.id, "name": snapshot.name, "title": project.title,
+            "objective": project.objective, "tasks_total": len(project.tasks),
+            "weeks": max(1, round(project.duration_days / 7))}

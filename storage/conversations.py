@@ -1,0 +1,201 @@
+"""Loading what a flow step needs, and the writes its effects turn into.
+
+The engine calls these inside one transaction, so an inbound message, the conversation's new
+state and the outbound rows commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from flows.views import ProjectView, Snapshot, TaskView
+from storage.models import (
+    PROJECT_ACTIVE,
+    PROJECT_SUBMITTED,
+    Campaign,
+    Conversation,
+    Evidence,
+    Outbox,
+    Person,
+    Project,
+    School,
+    Task,
+    Template,
+    TemplateTask,
+)
+
+RECENT_PROJECTS = 3  # completed projects still shown in "status"
+
+
+def person_by_phone(session: Session, phone: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.phone == phone)).first()
+
+
+def lock_conversation(session: Session, person_id: int) -> Conversation:
+    """The person's conversation row, created if new and locked until the transaction ends.
+
+    Two messages from one person arriving together are handled one after the other, each
+    seeing the state the other left.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Conversation)
+        .values(person_id=person_id, state="idle", context={}, updated_at=_now())
+        .on_conflict_do_nothing(index_elements=["person_id"])
+    )
+    query = select(Conversation).where(Conversation.person_id == person_id)
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    conversation = session.scalars(query.execution_options(populate_existing=True)).one()
+    return conversation
+
+
+def local_today(person: Person, now: dt.datetime, default_tz: str) -> dt.date:
+    tz = (person.school.timezone if person.school else None) or default_tz
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def snapshot(session: Session, person: Person, today: dt.date) -> Snapshot:
+    """The person and the projects they can talk about, with every task's status."""
+    active = select(Project).where(
+        Project.headmaster_id == person.id, Project.status.in_(PROJECT_ACTIVE)
+    )
+    done = (
+        select(Project)
+        .where(Project.headmaster_id == person.id, Project.status == PROJECT_SUBMITTED)
+        .order_by(Project.completed_at.desc())
+        .limit(RECENT_PROJECTS)
+    )
+    projects = list(session.scalars(active.order_by(Project.id))) + list(session.scalars(done))
+    return Snapshot(
+        person_id=person.id,
+        name=person.name,
+        language=person.language,
+        opted_out=person.opted_out_at is not None,
+        today=today,
+        projects=tuple(project_views(session, projects)),
+    )
+
+
+def project_views(session: Session, projects: list[Project]) -> list[ProjectView]:
+    if not projects:
+        return []
+    ids = [p.id for p in projects]
+    rows = session.execute(
+        select(Task, TemplateTask.title)
+        .outerjoin(TemplateTask, Task.template_task_id == TemplateTask.id)
+        .where(Task.project_id.in_(ids))
+        .order_by(Task.project_id, Task.position)
+    ).all()
+    counts = dict(
+        session.execute(
+            select(Evidence.task_id, func.count())
+            .join(Task, Task.id == Evidence.task_id)
+            .where(Task.project_id.in_(ids), Evidence.status != "rejected")
+            .group_by(Evidence.task_id)
+        ).all()
+    )
+    tasks: dict[int, list[TaskView]] = defaultdict(list)
+    for task, title in rows:
+        tasks[task.project_id].append(
+            TaskView(
+                id=task.id,
+                position=task.position,
+                title=title if task.origin == "template" and title else {"*": task.own_title or ""},
+                status=task.status,
+                mandatory=task.mandatory,
+                evidence=task.evidence,
+                evidence_count=counts.get(task.id, 0),
+                due_on=task.due_on,
+                origin=task.origin,
+            )
+        )
+    templates = dict(
+        session.execute(
+            select(Project.id, Template)
+            .join(Campaign, Campaign.id == Project.campaign_id)
+            .join(Template, Template.id == Campaign.template_id)
+            .where(Project.id.in_(ids))
+        ).all()
+    )
+    views = []
+    for project in projects:
+        template = templates[project.id]
+        views.append(
+            ProjectView(
+                id=project.id,
+                title=template.title,
+                status=project.status,
+                objective=template.objective,
+                duration_days=template.duration_days,
+                tasks=tuple(tasks[project.id]),
+            )
+        )
+    return views
+
+
+def queue_message(
+    session: Session,
+    *,
+    phone: str,
+    channel: str,
+    key: str,
+    params: dict[str, Any] | None = None,
+    options: list[str] | tuple[str, ...] = (),
+    person_id: int | None = None,
+    language: str | None = None,
+    in_reply_to: int | None = None,
+    project_id: int | None = None,
+    task_id: int | None = None,
+) -> Outbox:
+    row = Outbox(
+        person_id=person_id,
+        phone=phone,
+        channel=channel,
+        language=language,
+        key=key,
+        params=jsonable(params or {}),
+        options=list(options),
+        in_reply_to=in_reply_to,
+        project_id=project_id,
+        task_id=task_id,
+        next_attempt_at=_now(),
+    )
+    session.add(row)
+    return row
+
+
+def next_task_position(session: Session, project_id: int) -> int:
+    highest = session.scalar(select(func.max(Task.position)).where(Task.project_id == project_id))
+    return (highest or 0) + 1
+
+
+def school_of(session: Session, person: Person) -> School | None:
+    return session.get(School, person.school_id) if person.school_id else None
+
+
+def touch_project(session: Session, project_id: int, now: dt.datetime) -> None:
+    session.execute(update(Project).where(Project.id == project_id).values(last_reply_at=now))
+
+
+def jsonable(value: Any) -> Any:
+    """Dates become ISO strings so parameters survive a round trip through a JSON column."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
