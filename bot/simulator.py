@@ -1,0 +1,123 @@
+"""/simulator: chat as any person in the roster, through the same engine as the webhooks.
+
+For trainers and developers. It shows each reply as WhatsApp would (text and buttons) and the
+numbered form an SMS phone gets. It is on by default only on the console channel, because it
+lets whoever can reach it speak for a headmaster; KADAM_SIMULATOR=1 turns it on elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from bot.config import Settings
+from bot.engine import Engine, Inbound
+from bot.messages import Rendered
+from bot.outbound import render_row
+from storage.db import Database
+from storage.models import InboundMessage, Outbox, Person, School
+
+blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
+
+HISTORY = 60  # messages shown
+
+
+def enabled(settings: Settings) -> bool:
+    flag = os.environ.get("KADAM_SIMULATOR", "").strip().lower()
+    if flag in ("0", "false", "no", "off"):
+        return False
+    return flag in ("1", "true", "yes", "on") or settings.channel == "console"
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)
+
+
+@dataclass
+class Bubble:
+    mine: bool  # written by the person (right side), or by the bot
+    text: str
+    at: str
+    buttons: list[str]
+    sms: str
+    status: str
+    media: int = 0
+
+
+def _db() -> Database:
+    return current_app.extensions["kadam.db"]
+
+
+@blueprint.get("/")
+def page() -> str:
+    phone = request.args.get("phone", "")
+    with _db().sessions() as session:
+        people = session.execute(
+            select(Person, School.name).outerjoin(School, School.id == Person.school_id)
+            .order_by(Person.role, Person.name).limit(500)
+        ).all()
+        person = session.scalars(select(Person).where(Person.phone == phone)).first()
+        bubbles = _history(session, person) if person else []
+    return render_template("simulator.html", people=people, person=person, bubbles=bubbles)
+
+
+def _history(session, person: Person) -> list[Bubble]:  # type: ignore[no-untyped-def]
+    settings: Settings = current_app.config["KADAM"]
+    inbound = session.scalars(
+        select(InboundMessage).where(InboundMessage.phone == person.phone)
+        .order_by(InboundMessage.id.desc()).limit(HISTORY)
+    ).all()
+    outbound = session.scalars(
+        select(Outbox).where(Outbox.phone == person.phone)
+        .order_by(Outbox.id.desc()).limit(HISTORY)
+    ).all()
+    items: list[tuple[object, int, Bubble]] = []
+    for msg in inbound:
+        items.append((msg.received_at, 0, Bubble(True, msg.body, _time(msg.received_at), [], "",
+                                                 "", len(msg.media or []))))
+    for row in outbound:
+        rendered: Rendered = render_row(session, row, person, settings.default_language)
+        items.append((row.created_at, 1, Bubble(False, rendered.text, _time(row.created_at),
+                                                rendered.options, rendered.numbered(),
+                                                row.status)))
+    items.sort(key=lambda item: (item[0], item[1]))
+    return [bubble for _, _, bubble in items][-HISTORY:]
+
+
+def _time(value) -> str:  # type: ignore[no-untyped-def]
+    return value.strftime("%d %b %H:%M UTC") if value else ""
+
+
+@blueprint.post("/send")
+def send() -> Response:
+    """Feeds what the trainer typed (and any upload) to the engine as that person's message."""
+    phone = request.form.get("phone", "")
+    text = request.form.get("text", "")
+    with _db().sessions() as session:
+        person = session.scalars(select(Person).where(Person.phone == phone)).first()
+        if person is None:
+            abort(404)
+        channel = person.channel
+    media = []
+    upload = request.files.get("photo")
+    if upload is not None and upload.filename:
+        from storage.media_store import MediaStore
+
+        settings: Settings = current_app.config["KADAM"]
+        store = MediaStore(settings.media_dir)
+        content_type = upload.mimetype or "application/octet-stream"
+        stored = store.save_stream(iter(lambda: upload.stream.read(65536), b""), content_type,
+                                   settings.media_max_bytes)
+        media.append({"url": None, "content_type": content_type, "path": stored.path,
+                      "size": stored.size, "sha256": stored.sha256})
+    if not text.strip() and not media:
+        return redirect(url_for("simulator.page", phone=phone))
+    engine: Engine = current_app.extensions["kadam.engine"]
+    engine.receive(Inbound(sid=f"SIM{uuid.uuid4().hex}", phone=phone, channel=channel,
+                           body=text, media=media))
+    return redirect(url_for("simulator.page", phone=phone) + "#end")
