@@ -159,7 +159,18 @@ def _accepted(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _prompt(t: Translator, p: Mapping[str, Any]) -> str:
-    if p.get("photo"):
+    # Four whole variants rather than sentences glued together, so translators see each one.
+    if p.get("description") and p.get("photo"):
+        text = t.gettext(
+            "Task %(position)s of %(total)s: %(title)s\n%(description)s\n"
+            "Please send a photo when it is done. How is it going? Reply with a number:"
+        )
+    elif p.get("description"):
+        text = t.gettext(
+            "Task %(position)s of %(total)s: %(title)s\n%(description)s\n"
+            "How is it going? Reply with a number:"
+        )
+    elif p.get("photo"):
         text = t.gettext(
             "Task %(position)s of %(total)s: %(title)s\nPlease send a photo when it is done. "
             "How is it going? Reply with a number:"

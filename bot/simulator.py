@@ -55,7 +55,7 @@ def _db() -> Database:
 
 @blueprint.get("/")
 def page() -> str:
-    phone = request.args.get("phone", "")
+    phone = _phone(request.args.get("phone", ""))
     with _db().sessions() as session:
         people = session.execute(
             select(Person, School.name).outerjoin(School, School.id == Person.school_id)
@@ -64,6 +64,12 @@ def page() -> str:
         person = session.scalars(select(Person).where(Person.phone == phone)).first()
         bubbles = _history(session, person) if person else []
     return render_template("simulator.html", people=people, person=person, bubbles=bubbles)
+
+
+def _phone(raw: str) -> str:
+    """A "+" typed into a URL by hand arrives as a space."""
+    raw = raw.strip()
+    return "+" + raw if raw and raw[0].isdigit() else raw
 
 
 def _history(session, person: Person) -> list[Bubble]:  # type: ignore[no-untyped-def]
@@ -96,7 +102,7 @@ def _time(value) -> str:  # type: ignore[no-untyped-def]
 @blueprint.post("/send")
 def send() -> Response:
     """Feeds what the trainer typed (and any upload) to the engine as that person's message."""
-    phone = request.form.get("phone", "")
+    phone = _phone(request.form.get("phone", ""))
     text = request.form.get("text", "")
     with _db().sessions() as session:
         person = session.scalars(select(Person).where(Person.phone == phone)).first()

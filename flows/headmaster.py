@@ -260,7 +260,8 @@ def _prompt(out: Step, project: ProjectView, task: TaskView) -> Step:
     out.do(fx.MarkPrompted(task.id))
     return out.say("task.prompt", _task_options(task), project_id=project.id, task_id=task.id,
                    position=task.position, total=len(project.tasks), title=task.title,
-                   photo=task.evidence == "photo", project_title=project.title)
+                   description=task.description, photo=task.evidence == "photo",
+                   project_title=project.title)
 
 
 def _task_options(task: TaskView) -> tuple[str, ...]:

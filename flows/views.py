@@ -34,6 +34,7 @@ class TaskView:
     evidence_count: int = 0
     due_on: dt.date | None = None
     origin: str = "template"
+    description: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:

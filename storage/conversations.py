@@ -90,7 +90,7 @@ def project_views(session: Session, projects: list[Project]) -> list[ProjectView
         return []
     ids = [p.id for p in projects]
     rows = session.execute(
-        select(Task, TemplateTask.title)
+        select(Task, TemplateTask.title, TemplateTask.description)
         .outerjoin(TemplateTask, Task.template_task_id == TemplateTask.id)
         .where(Task.project_id.in_(ids))
         .order_by(Task.project_id, Task.position)
@@ -104,7 +104,7 @@ def project_views(session: Session, projects: list[Project]) -> list[ProjectView
         ).all()
     )
     tasks: dict[int, list[TaskView]] = defaultdict(list)
-    for task, title in rows:
+    for task, title, description in rows:
         tasks[task.project_id].append(
             TaskView(
                 id=task.id,
@@ -116,6 +116,7 @@ def project_views(session: Session, projects: list[Project]) -> list[ProjectView
                 evidence_count=counts.get(task.id, 0),
                 due_on=task.due_on,
                 origin=task.origin,
+                description=description or {},
             )
         )
     templates = dict(
