@@ -138,11 +138,11 @@ SIMPLE = {
 def _invitation(t: Translator, p: Mapping[str, Any]) -> str:
     return t.ngettext(
         "Namaste %(name)s! Your school is invited to the project “%(title)s”. "
-        "%(objective)s It has %(num)d task over about %(weeks)s weeks. Shall we start?",
+        "%(objective)s It takes about %(weeks)d week. Tasks: %(tasks_total)s. Shall we start?",
         "Namaste %(name)s! Your school is invited to the project “%(title)s”. "
-        "%(objective)s It has %(num)d tasks over about %(weeks)s weeks. Shall we start?",
-        p["tasks_total"],
-    ) % {**p, "num": p["tasks_total"]}
+        "%(objective)s It takes about %(weeks)d weeks. Tasks: %(tasks_total)s. Shall we start?",
+        p["weeks"],
+    ) % p
 
 
 def _details(t: Translator, p: Mapping[str, Any]) -> str:

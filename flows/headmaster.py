@@ -190,6 +190,7 @@ _STATUS_INTENTS = {
     Name.DONE: "option.done",
     Name.YES: "option.done",
     Name.IN_PROGRESS: "option.in_progress",
+    Name.START: "option.in_progress",  # "shuru" to a task prompt: the task has started
     Name.HELP: "option.need_help",
     Name.SKIP: "option.skip",
 }

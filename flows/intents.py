@@ -107,6 +107,7 @@ PHRASES: dict[Name, tuple[str, ...]] = {
     ),
     Name.START: (
         "start", "unstop", "resume", "subscribe", "start again", "phir se shuru", "फिर से शुरू",
+        "shuru", "शुरू", "suru", "सुरू",
         "punha suru", "पुन्हा सुरू", "tangira", "anza", "recommencer",
     ),
     Name.LANGUAGE: (
@@ -187,9 +188,12 @@ _TABLE: list[tuple[tuple[str, ...], Name]] = sorted(
 _ADD = sorted((tuple(_tokens(p)) for p in ADD_WORDS), key=lambda p: -len(p))
 
 
-def _match_at(tokens: list[str], start: int, phrase: tuple[str, ...]) -> bool:
+def _match_at(tokens: list[str], start: int, phrase: tuple[str, ...], exact: bool = False
+              ) -> bool:
     if start + len(phrase) > len(tokens):
         return False
+    if exact:
+        return tuple(tokens[start : start + len(phrase)]) == phrase
     return all(_close(tokens[start + k], word) for k, word in enumerate(phrase))
 
 
@@ -224,7 +228,8 @@ def parse(text: str, language: str = "en") -> Intent:
     if not tokens:
         return Intent(Name.UNKNOWN)
     for phrase in _ADD:
-        if _match_at(tokens, 0, phrase):
+        # Exact only: a typo-tolerant "जोड़ो" (add) would swallow "छोड़ो" (skip).
+        if _match_at(tokens, 0, phrase, exact=True):
             rest = _after_words(raw, len(phrase))
             return Intent(Name.ADD_TASK, text=rest)
     number = _number(tokens)
