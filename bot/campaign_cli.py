@@ -1,8 +1,125 @@
-"""`kadam campaign launch` (being written)."""
+"""`kadam campaign launch|extend`: invite a district, block, school list or the whole state.
+
+The work is storage.campaigns (set-based, one transaction); this module parses the options and
+prints the report in the state team's words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
 
 import click
+
+from storage.campaigns import (
+    REASONS,
+    AudienceSpec,
+    CampaignError,
+    LaunchReport,
+    extend,
+    launch,
+    parse_audience,
+)
+
+AUDIENCE_HELP = "all, district:NAME, block:NAME or school:CODE; repeat for a union."
+
+
+def _audience(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """Checks every --audience before anything touches the database."""
+    try:
+        return [parse_audience(value) for value in values]
+    except CampaignError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a date like 2024-07-01") from error
 
 
 @click.group()
 def campaign() -> None:
-    """Campaigns."""
+    """Campaigns: a template version sent to an audience of schools."""
+
+
+@campaign.command("launch")
+@click.argument("slug")
+@click.option(
+    "--audience",
+    "audience",
+    multiple=True,
+    required=True,
+    callback=_audience,
+    metavar="SPEC",
+    help=AUDIENCE_HELP,
+)
+@click.option(
+    "--start",
+    "start_date",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Day 0 of the tasks' schedule; default today in KADAM_TIMEZONE.",
+)
+@click.option("--name", help="Default: the template's English title and the start date.")
+def launch_command(
+    slug: str, audience: list[AudienceSpec], start_date: dt.date | None, name: str | None
+) -> None:
+    """Launch the latest version of template SLUG and invite the audience's headmasters."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        report = launch(db, slug, audience, start_date, name=name)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        db.dispose()
+    echo_report(report, "launched")
+
+
+@campaign.command("extend")
+@click.argument("campaign_id", type=int)
+@click.option(
+    "--audience",
+    "audience",
+    multiple=True,
+    required=True,
+    callback=_audience,
+    metavar="SPEC",
+    help=AUDIENCE_HELP,
+)
+def extend_command(campaign_id: int, audience: list[AudienceSpec]) -> None:
+    """Invite more schools to campaign CAMPAIGN_ID; schools already in it are left alone."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        report = extend(db, campaign_id, audience)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        db.dispose()
+    echo_report(report, "extended")
+
+
+def echo_report(report: LaunchReport, verb: str) -> None:
+    click.echo(
+        f"Campaign {report.campaign_id} “{report.campaign_name}” {verb}: {report.template}, "
+        f"starting {report.start_date.isoformat()}"
+    )
+    click.echo(f"  projects created: {report.projects_created}")
+    click.echo(f"  headmasters invited: {report.headmasters_invited}")
+    for reason, skipped in report.skipped.items():
+        if not skipped.count:
+            continue
+        more = ", ..." if skipped.count > len(skipped.examples) else ""
+        schools = "school" if skipped.count == 1 else "schools"
+        click.echo(
+            f"  skipped {skipped.count} {schools}: {REASONS[reason]} "
+            f"({', '.join(skipped.examples)}{more})"
+        )
+    for spec in report.unmatched:
+        click.echo(f"warning: {spec} matches no school in the roster", err=True)

@@ -139,8 +139,10 @@ def _on_invitation(snapshot: Snapshot, state: State, msg: Message, intent: Inten
     choice = _option(intent, INVITE_OPTIONS)
     if choice is None and _says_details(msg.text):
         choice = "option.details"
-    if choice is None and intent.name in (Name.YES, Name.START, Name.DONE):
+    if choice is None and intent.name in (Name.YES, Name.START):
         choice = "option.accept"
+    if choice is None and intent.name == Name.DONE and "task_id" not in state.context:
+        choice = "option.accept"  # "done" with no task in hand can only mean yes
     if choice is None and intent.name in (Name.NO, Name.LATER):
         choice = "option.not_now"
     if choice == "option.accept":

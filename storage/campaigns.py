@@ -1,0 +1,464 @@
+"""Launching a campaign: one project per school in the audience, its tasks, an invitation to
+each headmaster, and their conversations set to wait for the answer.
+
+Everything is set-based (INSERT ... SELECT), so a state's 100,000 schools launch in a handful of
+statements, and it all commits in ONE transaction: a failed launch leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import (
+    PROJECT_INVITED,
+    TASK_NOT_STARTED,
+    Campaign,
+    Conversation,
+    Outbox,
+    Person,
+    Project,
+    School,
+    Task,
+    Template,
+    TemplateTask,
+    UTCDateTime,
+)
+from storage.templates import latest
+
+AUDIENCE_KINDS = ("all", "district", "block", "school")
+INVITE_OPTIONS = ["option.accept", "option.not_now", "option.details"]
+EXAMPLES = 5  # school codes shown per skip reason
+
+# Why a school in the audience got no invitation, in the words the state team reads.
+NO_HEADMASTER = "no_headmaster"
+ALREADY_IN_CAMPAIGN = "already_in_campaign"
+OPTED_OUT = "opted_out"
+REASONS = {
+    NO_HEADMASTER: "no headmaster in roster",
+    ALREADY_IN_CAMPAIGN: "already in this campaign",
+    OPTED_OUT: "headmaster opted out (project created, not messaged)",
+}
+
+
+Condition = ColumnElement[bool]  # a WHERE clause, passed between the statements below
+
+
+class CampaignError(ValueError):
+    """A launch that cannot go ahead: the message says why, for the person at the terminal."""
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    """`all`, or every school in a district or block, or one school by code."""
+
+    kind: str
+    value: str = ""
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "all" else f"{self.kind}:{self.value}"
+
+    def matches(self) -> ColumnElement[bool]:
+        """A condition on School. Names compare trimmed and case-insensitively, because roster
+        spreadsheets spell 'Pune', 'PUNE ' and 'pune' for the same district."""
+        if self.kind == "all":
+            return true()
+        if self.kind == "school":
+            # Codes are exact (trimmed), so the unique index on school.code does the lookup.
+            return School.code == self.value
+        column = School.district if self.kind == "district" else School.block
+        return func.lower(func.trim(column)) == func.lower(literal(self.value))
+
+
+def parse_audience(spec: str | AudienceSpec) -> AudienceSpec:
+    """`all`, `district:NAME`, `block:NAME` or `school:CODE`; raises CampaignError otherwise."""
+    if isinstance(spec, AudienceSpec):
+        return spec
+    raw = spec.strip()
+    if raw.lower() == "all":
+        return AudienceSpec("all")
+    kind, sep, value = raw.partition(":")
+    kind, value = kind.strip().lower(), value.strip()
+    if not sep or kind not in AUDIENCE_KINDS[1:]:
+        raise CampaignError(
+            f"audience {spec!r} is not one of: all, district:NAME, block:NAME, school:CODE"
+        )
+    if not value:
+        raise CampaignError(f"audience {spec!r} names no {kind}")
+    return AudienceSpec(kind, value)
+
+
+@dataclass
+class Skipped:
+    count: int = 0
+    examples: list[str] = field(default_factory=list)  # the first few school codes
+
+
+@dataclass
+class LaunchReport:
+    """What a launch or an extension did, for the CLI, the dashboard and the logs."""
+
+    campaign_id: int
+    campaign_name: str
+    template: str  # slug@version
+    start_date: dt.date
+    projects_created: int = 0
+    headmasters_invited: int = 0
+    skipped: dict[str, Skipped] = field(default_factory=dict)  # by reason, see REASONS
+    unmatched: list[str] = field(default_factory=list)  # specs that name no school
+
+
+def today(timezone: str | None = None) -> dt.date:
+    """Today where the state team is (KADAM_TIMEZONE), not in UTC: launches happen mornings
+    in India, when UTC can still be on yesterday's date."""
+    name = timezone or os.environ.get("KADAM_TIMEZONE") or "Asia/Kolkata"
+    try:
+        return dt.datetime.now(ZoneInfo(name)).date()
+    except (KeyError, ValueError) as error:  # ZoneInfoNotFoundError is a KeyError
+        raise CampaignError(f"unknown time zone {name!r} in KADAM_TIMEZONE") from error
+
+
+def launch(
+    database: Database,
+    slug: str,
+    audience_specs: Sequence[str | AudienceSpec],
+    start_date: dt.date | None = None,
+    name: str | None = None,
+    now: dt.datetime | None = None,
+) -> LaunchReport:
+    """Creates a campaign on the latest version of template `slug` and invites its audience."""
+    specs = _parse_all(audience_specs)
+    now = now or dt.datetime.now(dt.UTC)
+    start_date = start_date or today()
+    with database.transaction() as session:
+        template = latest(session, slug)
+        if template is None:
+            raise CampaignError(f"no template {slug!r} is loaded (kadam template load FILE)")
+        title = template.title.get("en") or next(iter(template.title.values()), slug)
+        campaign = Campaign(
+            template_id=template.id,
+            name=name or f"{title} {start_date.isoformat()}",
+            audience=[],
+            start_date=start_date,
+            settings={},
+            created_at=now,
+        )
+        session.add(campaign)
+        session.flush()
+        return add_schools(session, campaign, template, specs, now)
+
+
+def extend(
+    database: Database,
+    campaign_id: int,
+    audience_specs: Sequence[str | AudienceSpec],
+    now: dt.datetime | None = None,
+) -> LaunchReport:
+    """Invites more schools to a running campaign; schools already in it are left alone."""
+    specs = _parse_all(audience_specs)
+    now = now or dt.datetime.now(dt.UTC)
+    with database.transaction() as session:
+        # The row lock makes two extensions of one campaign take turns, which is what lets
+        # add_schools tell its own new projects apart by id (see there).
+        campaign = session.scalars(
+            select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+        ).first()
+        if campaign is None:
+            raise CampaignError(f"no campaign with id {campaign_id}")
+        template = session.get(Template, campaign.template_id)
+        assert template is not None  # a foreign key
+        return add_schools(session, campaign, template, specs, now)
+
+
+def add_schools(
+    session: Session,
+    campaign: Campaign,
+    template: Template,
+    specs: Sequence[AudienceSpec],
+    now: dt.datetime,
+) -> LaunchReport:
+    """The set-based heart of launch and extend; runs inside the caller's transaction."""
+    report = LaunchReport(
+        campaign_id=campaign.id,
+        campaign_name=campaign.name,
+        template=f"{template.slug}@{template.version}",
+        start_date=campaign.start_date,
+    )
+    campaign.audience = list(dict.fromkeys([*campaign.audience, *map(str, specs)]))
+    _refresh_statistics(session)
+    report.unmatched = [str(s) for s in specs if not _names_a_school(session, s)]
+    in_audience = or_(*(spec.matches() for spec in specs))
+    in_campaign = exists().where(Project.campaign_id == campaign.id, Project.school_id == School.id)
+    has_headmaster = exists().where(Person.school_id == School.id, Person.role == "headmaster")
+
+    report.skipped[ALREADY_IN_CAMPAIGN] = _skipped(session, in_audience & in_campaign)
+    report.skipped[NO_HEADMASTER] = _skipped(session, in_audience & ~in_campaign & ~has_headmaster)
+
+    # Projects of this campaign above this id are the ones made now: extend holds the
+    # campaign's row lock and ids only grow, so nobody else adds to this campaign meanwhile.
+    watermark = session.scalar(
+        select(func.coalesce(func.max(Project.id), 0)).where(Project.campaign_id == campaign.id)
+    )
+    new_projects = (Project.campaign_id == campaign.id) & (Project.id > watermark)
+
+    report.projects_created = _insert_projects(
+        session, campaign.id, in_audience & ~in_campaign, now
+    )
+    _insert_tasks(session, template, campaign.start_date, new_projects)
+    report.headmasters_invited = _queue_invitations(session, new_projects, now)
+    _wait_for_answers(session, new_projects, now)
+    report.skipped[OPTED_OUT] = _skipped(
+        session,
+        exists().where(
+            Project.school_id == School.id,
+            new_projects,
+            Project.headmaster_id == Person.id,
+            Person.opted_out_at.is_not(None),
+        ),
+    )
+    return report
+
+
+# -- the statements ------------------------------------------------------------------------
+
+
+def _headmaster_of_school() -> Any:
+    """school_id -> the headmaster who gets the project; the lowest id if the roster has two."""
+    return (
+        select(Person.school_id, func.min(Person.id).label("headmaster_id"))
+        .where(Person.role == "headmaster", Person.school_id.is_not(None))
+        .group_by(Person.school_id)
+        .subquery("school_headmaster")
+    )
+
+
+def _insert_projects(
+    session: Session,
+    campaign_id: int,
+    schools: Condition,
+    now: dt.datetime,
+) -> int:
+    headmasters = _headmaster_of_school()
+    rows = (
+        select(
+            literal(campaign_id),
+            School.id,
+            headmasters.c.headmaster_id,
+            literal(PROJECT_INVITED),
+            literal(now, UTCDateTime()),
+        )
+        .select_from(School)
+        .join(headmasters, headmasters.c.school_id == School.id)
+        .where(schools)
+        .order_by(School.id)  # ids follow the roster, which keeps exports in a stable order
+    )
+    columns = ["campaign_id", "school_id", "headmaster_id", "status", "invited_at"]
+    # The (campaign_id, school_id) unique constraint backs up the NOT EXISTS in `schools`.
+    result = session.execute(_insert(session, Project).from_select(columns, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _insert_tasks(
+    session: Session, template: Template, start_date: dt.date, new_projects: Condition
+) -> None:
+    """Copies the template's tasks into every new project; due dates are worked out here
+    (a template has a handful of tasks) and handed to SQL as a CASE on the template task."""
+    if not template.tasks:
+        return
+    due_on = case(
+        {t.id: literal(start_date + dt.timedelta(days=t.day), Date()) for t in template.tasks},
+        value=TemplateTask.id,
+    )
+    rows = (
+        select(
+            Project.id,
+            TemplateTask.position,
+            TemplateTask.id,
+            literal("template"),
+            TemplateTask.mandatory,
+            TemplateTask.evidence,
+            due_on,
+            literal(TASK_NOT_STARTED),
+        )
+        .select_from(Project)
+        .join(TemplateTask, TemplateTask.template_id == template.id)
+        .where(new_projects)
+    )
+    columns = [
+        "project_id",
+        "position",
+        "template_task_id",
+        "origin",
+        "mandatory",
+        "evidence",
+        "due_on",
+        "status",
+    ]
+    session.execute(_insert(session, Task).from_select(columns, rows))
+
+
+def _queue_invitations(session: Session, new_projects: Condition, now: dt.datetime) -> int:
+    """One invitation per new project whose headmaster has not opted out. Params stay empty:
+    the worker fills them from project_id when it sends, in the language of that day."""
+    rows = (
+        select(
+            Person.id,
+            Person.phone,
+            Person.channel,
+            literal("invitation"),
+            literal({}, JSON()),
+            literal(INVITE_OPTIONS, JSON()),
+            literal("queued"),
+            literal(0),
+            literal(now, UTCDateTime()),
+            literal(now, UTCDateTime()),
+            Project.id,
+        )
+        .select_from(Project)
+        .join(Person, Person.id == Project.headmaster_id)
+        .where(new_projects, Person.opted_out_at.is_(None))
+        .order_by(Project.id)
+    )
+    columns = [
+        "person_id",
+        "phone",
+        "channel",
+        "key",
+        "params",
+        "options",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "project_id",
+    ]
+    result = session.execute(_insert(session, Outbox).from_select(columns, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _wait_for_answers(session: Session, new_projects: Condition, now: dt.datetime) -> None:
+    """Sets each invited headmaster's conversation to `invited`, so that a bare "1" or "yes"
+    answers this invitation. A person heads one school, so one row per person here."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    json_object = func.json_build_object if postgres else func.json_object
+    rows = (
+        select(
+            Person.id,
+            literal("invited"),
+            json_object(literal("project_id"), Project.id),
+            literal(now, UTCDateTime()),
+        )
+        .select_from(Project)
+        .join(Person, Person.id == Project.headmaster_id)
+        # SQLite needs a WHERE here anyway: it cannot otherwise tell the upsert's ON
+        # CONFLICT from a join's ON.
+        .where(new_projects, Person.opted_out_at.is_(None))
+    )
+    statement = _insert(session, Conversation).from_select(
+        ["person_id", "state", "context", "updated_at"], rows
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["person_id"],
+        set_={
+            "state": statement.excluded.state,
+            "context": _merged_context(session, statement.excluded.context),
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    session.execute(statement)
+
+
+def _merged_context(session: Session, invited: Any) -> Any:
+    """The old context with the invited project laid over it: a headmaster who is half-way
+    through a task keeps it in hand, so their next "done" still reaches that task."""
+    old = Conversation.__table__.c.context
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(cast(old, JSONB).op("||")(cast(invited, JSONB)), JSON)
+    return func.json_patch(old, invited)
+
+
+# -- small parts ---------------------------------------------------------------------------
+
+
+def _insert(session: Session, model: Any) -> Any:
+    """The dialect's Core insert (on_conflict_do_update on both engines), counting its rows."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Without preserve_rowcount, psycopg reports -1 rows for an INSERT ... SELECT.
+    return insert(model.__table__).execution_options(preserve_rowcount=True)
+
+
+def _refresh_statistics(session: Session) -> None:
+    """PostgreSQL plans the anti-joins below by table statistics; straight after a roster import,
+    before autovacuum has analysed, it thinks the tables are tiny and picks nested loops that
+    take minutes for a state. ANALYZE samples a fixed number of rows, so this stays cheap."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE school, person, project"))
+
+
+def _skipped(session: Session, condition: ColumnElement[bool]) -> Skipped:
+    """How many audience schools meet `condition`, and the first few codes, in one query."""
+    rows = session.execute(
+        select(School.code, func.count().over())
+        .where(condition)
+        .order_by(School.code)
+        .limit(EXAMPLES)
+    ).all()
+    return Skipped(count=rows[0][1] if rows else 0, examples=[code for code, _ in rows])
+
+
+def _names_a_school(session: Session, spec: AudienceSpec) -> bool:
+    return session.scalar(select(School.id).where(spec.matches()).limit(1)) is not None
+
+
+def _parse_all(specs: Iterable[str | AudienceSpec]) -> list[AudienceSpec]:
+    parsed = list(dict.fromkeys(parse_audience(spec) for spec in specs))
+    if not parsed:
+        raise CampaignError("say who to invite: --audience all, district:NAME, ...")
+    return parsed
+
+
+def invitation_params(session: Session, project_id: int) -> dict[str, Any]:
+    """What the 'invitation' message needs, read when the worker sends it."""
+    row = session.execute(
+        select(Person.name, Template.title, Template.objective, Template.duration_days)
+        .select_from(Project)
+        .join(Person, Person.id == Project.headmaster_id)
+        .join(Campaign, Campaign.id == Project.campaign_id)
+        .join(Template, Template.id == Campaign.template_id)
+        .where(Project.id == project_id)
+    ).one()
+    tasks_total = session.scalar(
+        select(func.count()).select_from(Task).where(Task.project_id == project_id)
+    )
+    return {
+        "project_id": project_id,
+        "name": row.name,
+        "title": row.title,
+        "objective": row.objective,
+        "tasks_total": int(tasks_total or 0),
+        "weeks": max(1, round(row.duration_days / 7)),
+    }

@@ -1,0 +1,190 @@
+"""`kadam export projects`: the columns the state team's sheets expect, with the right counts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from bot.cli import main
+from storage.campaigns import launch
+from storage.db import Database
+from storage.exports import PROJECT_COLUMNS, project_rows
+from storage.models import Evidence, Project, Task
+from tests.factories import make_headmaster, make_school, make_template
+
+NOW = dt.datetime(2024, 7, 1, 4, 30, tzinfo=dt.UTC)
+HEADER = (
+    "campaign,template,district,block,school_code,school_name,headmaster,phone,status,"
+    "tasks_done,tasks_total,evidence_count,started_at,completed_at,last_reply_at"
+)
+
+
+@pytest.fixture
+def campaigns(db: Database) -> tuple[int, int]:
+    """Two campaigns: 'Monsoon' for Pune's P1 (two tasks done, two photos kept, one rejected)
+    and P2 (untouched); 'Later' for Nagpur's N1."""
+    with db.transaction() as session:
+        make_template(session)
+        p1 = make_school(session, "P1", name="ZP School Wagholi", district="Pune", block="Haveli")
+        p2 = make_school(session, "P2", name="=HYPERLINK(1)", district="Pune", block="Haveli")
+        n1 = make_school(session, "N1", district="Nagpur", block="Kamptee")
+        make_headmaster(session, p1, name="Asha Patil", phone="+919800000001")
+        make_headmaster(session, p2, name="Ravi", phone="+919800000002")
+        make_headmaster(session, n1, name="Imran", phone="+919800000003")
+    monsoon = launch(
+        db, "clean-classrooms", ["district:Pune"], dt.date(2024, 7, 1), name="Monsoon", now=NOW
+    )
+    later = launch(
+        db, "clean-classrooms", ["district:Nagpur"], dt.date(2024, 8, 1), name="Later", now=NOW
+    )
+    with db.transaction() as session:
+        project = session.scalars(
+            select(Project).where(
+                Project.campaign_id == monsoon.campaign_id, Project.school_id == p1.id
+            )
+        ).one()
+        project.status = "in_progress"
+        project.started_at = NOW + dt.timedelta(hours=2)
+        project.last_reply_at = dt.datetime(2024, 7, 4, 9, 15, 30, tzinfo=dt.UTC)
+        tasks = project.tasks
+        session.execute(
+            update(Task).where(Task.id.in_([tasks[0].id, tasks[1].id])).values(status="completed")
+        )
+        session.add_all(
+            [
+                Evidence(task_id=tasks[1].id, kind="photo", status="stored"),
+                Evidence(task_id=tasks[1].id, kind="photo", status="pending"),
+                Evidence(task_id=tasks[1].id, kind="photo", status="rejected"),
+            ]
+        )
+    return monsoon.campaign_id, later.campaign_id
+
+
+ASHA = (
+    "Monsoon",
+    "clean-classrooms@1",
+    "Pune",
+    "Haveli",
+    "P1",
+    "ZP School Wagholi",
+    "Asha Patil",
+    "+919800000001",
+    "in_progress",
+    2,
+    3,
+    2,
+    "2024-07-01T06:30:00Z",
+    "",
+    "2024-07-04T09:15:30Z",
+)
+RAVI = (
+    "Monsoon",
+    "clean-classrooms@1",
+    "Pune",
+    "Haveli",
+    "P2",
+    "=HYPERLINK(1)",
+    "Ravi",
+    "+919800000002",
+    "invited",
+    0,
+    3,
+    0,
+    "",
+    "",
+    "",
+)
+
+
+def _text(row: tuple) -> list[str]:
+    return [str(value) for value in row]
+
+
+@pytest.fixture
+def kadam(db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args))
+
+
+def test_project_rows_count_done_tasks_and_kept_evidence(db, campaigns):
+    with db.sessions() as session:
+        rows = list(project_rows(session))
+
+    assert len(rows) == 3 and all(len(row) == len(PROJECT_COLUMNS) for row in rows)
+    assert rows[0] == ASHA and rows[1] == RAVI
+    assert rows[2][:5] == ("Later", "clean-classrooms@1", "Nagpur", "Kamptee", "N1")
+
+
+def test_csv_on_stdout_has_the_agreed_header_and_values(db, campaigns, kadam):
+    result = kadam("export", "projects")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == HEADER
+    rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+    assert rows[:2] == [_text(ASHA), _text(RAVI)]
+    assert [row[0] for row in rows] == ["Monsoon", "Monsoon", "Later"]
+
+
+def test_campaign_filter(db, campaigns, kadam):
+    monsoon, later = campaigns
+
+    result = kadam("export", "projects", "--campaign", str(later))
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert [row[4] for row in rows[1:]] == ["N1"]
+    with db.sessions() as session:
+        assert [row[4] for row in project_rows(session, monsoon)] == ["P1", "P2"]
+
+
+def test_csv_file(db, campaigns, kadam, tmp_path):
+    out = tmp_path / "projects.csv"
+
+    result = kadam("export", "projects", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert "3 projects written" in result.stderr
+    # Excel needs the byte-order mark to read Hindi names from a CSV file.
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
+    assert ",".join(rows[0]) == HEADER and rows[1] == _text(ASHA)
+
+
+def test_xlsx_reads_back(db, campaigns, kadam, tmp_path):
+    out = tmp_path / "projects.xlsx"
+
+    result = kadam("export", "projects", "--campaign", str(campaigns[0]), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    workbook = load_workbook(out, read_only=True)
+    rows = [tuple("" if v is None else v for v in row) for row in workbook.active.values]
+    workbook.close()
+    # A roster name starting with "=" stays text, never becomes a formula.
+    assert load_workbook(out).active["F3"].data_type == "s"
+    assert rows[0] == PROJECT_COLUMNS
+    assert rows[1:] == [ASHA, RAVI]
+
+
+def test_unknown_campaign_or_format_is_refused(db, campaigns, kadam, tmp_path):
+    missing = kadam("export", "projects", "--campaign", "999")
+    assert missing.exit_code == 1
+    assert "no campaign with id 999" in missing.output
+
+    wrong = kadam("export", "projects", "--out", str(tmp_path / "projects.pdf"))
+    assert wrong.exit_code == 2
+    assert ".csv or .xlsx" in wrong.output
+
+
+def test_empty_database_exports_just_the_header(db, kadam):
+    result = kadam("export", "projects")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == HEADER + "\n"
