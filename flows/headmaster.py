@@ -178,6 +178,8 @@ def _on_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
         return None
     if intent.number is not None and intent.name != Name.UNKNOWN:
         return None  # "task 3 done" names its own task: handled as a command
+    if intent.name == Name.YES and snapshot.invited:
+        return None  # a plain "yes" with an invitation pending answers the invitation
     if state.context.get("photo") and intent.name in (Name.NO, Name.SKIP, Name.LATER):
         out = Step(state.with_("idle", photo=None))
         return _advance(out, snapshot, project, after=task.position)
@@ -350,7 +352,7 @@ def _command(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
         return out.say("menu", name=snapshot.name)
     if name == Name.STATUS:
         return _status(out, snapshot)
-    if name in (Name.YES, Name.NO) and snapshot.invited and not _has_task_in_hand(state):
+    if name in (Name.YES, Name.NO) and snapshot.invited:
         invited = snapshot.invited[0]
         return _on_invitation(snapshot, State("invited", {"project_id": invited.id}), msg,
                               intent) or out
@@ -528,10 +530,6 @@ def _project_in_hand(snapshot: Snapshot, state: State, strict: bool,
     if strict and not state.context.get("pinned") and state.name != "task":
         return None
     return project
-
-
-def _has_task_in_hand(state: State) -> bool:
-    return state.name == "task"
 
 
 def _option(intent: Intent, options: tuple[str, ...]) -> str | None:

@@ -222,3 +222,15 @@ def test_photo_task_skip_photo_moves_on():
     world = accepted_world(n=2, photo_at=(1,))
     assert world.say("done") == ["task.done_send_photo"]
     assert world.say("skip") == ["task.prompt"]
+
+
+def test_new_invitation_while_a_task_is_in_hand():
+    world = World([project(1, n=3), project(2, n=2, title="Virtual PTM")])
+    world.invite(1)
+    world.say("yes")
+    assert world.invite(2) == ["invitation"]
+    assert world.say("done") == ["task.done", "task.prompt"]  # "done" is about the task
+    assert world.task(1, 1).status == "completed"
+    assert world.say("haan") == ["invitation.accepted", "task.prompt"]  # "yes" accepts
+    assert world.project(2).status == "started"
+    assert world.task(1, 2).status == "not_started"

@@ -84,16 +84,20 @@ def test_a_headmaster_chats_in_a_real_browser(app, invited, tmp_path):
     photo = tmp_path / "story-wall.png"
     photo.write_bytes(PNG)
     with live_server(app) as base, browser_page() as page:
+
+        def bot_says(text: str) -> None:
+            page.locator(".bubble.bot", has_text=text).last.wait_for()
+
         page.goto(f"{base}/simulator/")
         page.get_by_role("link", name="Sunita Pawar").click()
-        page.get_by_text("invited to the project").wait_for()
+        bot_says("invited to the project")
         page.get_by_role("button", name="Yes, let's start").click()
-        page.get_by_text("Task 1 of 4").wait_for()
+        bot_says("Task 1 of 4")
         page.get_by_label("Message").fill("ho gaya")
         page.get_by_role("button", name="Send").click()
-        page.get_by_text("Task 2 of 4").wait_for()
+        bot_says("Task 2 of 4")
         page.get_by_label("Message").fill("3")
         page.get_by_label("Attach a photo").set_input_files(str(photo))
         page.get_by_role("button", name="Send").click()
-        page.get_by_text("1 file saved for task 3").wait_for()
+        bot_says("1 file saved for task 3")
         page.screenshot(path=str(tmp_path / "simulator.png"), full_page=True)

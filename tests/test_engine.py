@@ -1,0 +1,130 @@
+"""A whole project through the engine and the database, on SQLite and PostgreSQL.
+
+The shipped "Retell the Tale" template, a real launch, and the headmaster's replies as they
+would arrive from Twilio; then what the state team would see in the export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.engine import Engine, Inbound
+from storage.campaigns import launch
+from storage.exports import PROJECT_COLUMNS, project_rows
+from storage.models import Evidence, Outbox, Person, Project, Task, TaskEvent
+from storage.templates import load, parse
+from tests.factories import make_headmaster, make_school
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_sid = itertools.count(1)
+
+
+@pytest.fixture
+def engine(db):
+    return Engine(db, Settings(database_url=db.url))
+
+
+def load_template(db, name: str) -> None:
+    load(db, parse((TEMPLATES / f"{name}.yaml").read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def headmaster(db):
+    with db.transaction() as session:
+        school = make_school(session, "27310100101", name="ZP School Wai", district="Satara")
+        person = make_headmaster(session, school, phone="+919822012345", name="Sunita",
+                                 language="hi")
+        return person.phone
+
+
+def say(engine, phone, text="", media=()):
+    inbound = Inbound(sid=f"SM{next(_sid):032d}", phone=phone, channel="whatsapp", body=text,
+                      media=[{"url": f"https://api.twilio.com/Media/ME{i}", "content_type": ct}
+                             for i, ct in enumerate(media)])
+    return engine.receive(inbound)
+
+
+def last_keys(db, phone, n):
+    with db.sessions() as session:
+        keys = session.scalars(select(Outbox.key).where(Outbox.phone == phone)
+                               .order_by(Outbox.id.desc()).limit(n)).all()
+    return list(reversed(keys))
+
+
+def test_retell_the_tale_from_invitation_to_story(db, engine, headmaster):
+    load_template(db, "retell-the-tale")
+    started = dt.date.today() - dt.timedelta(days=30)  # every task's day has come
+    launch(db, "retell-the-tale", ["district:Satara"], started)
+    assert last_keys(db, headmaster, 1) == ["invitation"]
+
+    say(engine, headmaster, "haan ji")
+    assert last_keys(db, headmaster, 2) == ["invitation.accepted", "task.prompt"]
+    say(engine, headmaster, "ho gaya")  # 1
+    say(engine, headmaster, "task 2 hogaya sir")
+    say(engine, headmaster, "need help, no internet in the village")  # on task 3
+    say(engine, headmaster, "add Paint a story wall")
+    say(engine, headmaster, "3 done")
+    say(engine, headmaster, "झाले")  # 4
+    say(engine, headmaster, "1")  # 5 wants a photo
+    assert last_keys(db, headmaster, 1) == ["task.done_send_photo"]
+    say(engine, headmaster, "", media=("image/jpeg",))
+    say(engine, headmaster, "✅")  # 6
+    say(engine, headmaster, "done", media=("image/jpeg", "image/jpeg"))  # 7, with two photos
+    assert last_keys(db, headmaster, 2) == ["project.celebration", "project.story_question"]
+    say(engine, headmaster, "बच्चे अब सभा में कहानियाँ सुनाते हैं")
+    assert last_keys(db, headmaster, 1) == ["project.story_saved"]
+
+    with db.sessions() as session:
+        project = session.scalars(select(Project)).one()
+        tasks = session.scalars(select(Task).order_by(Task.position)).all()
+        assert project.status == "submitted" and project.completed_at is not None
+        assert project.story == "बच्चे अब सभा में कहानियाँ सुनाते हैं"
+        assert [t.status for t in tasks[:7]] == ["completed"] * 7
+        own = tasks[7]
+        assert (own.origin, own.own_title, own.status) == ("own", "Paint a story wall",
+                                                           "not_started")
+        help_task = tasks[2]
+        assert help_task.help_requested_at is not None
+        assert "no internet" in help_task.remarks
+        assert session.scalars(select(Evidence.status)).all() == ["pending"] * 3
+        events = session.scalars(select(TaskEvent.status).where(TaskEvent.task_id == tasks[2].id)
+                                 ).all()
+        assert events == ["help", "completed"]
+        row = dict(zip(PROJECT_COLUMNS, next(project_rows(session)), strict=True))
+    assert (row["status"], row["tasks_done"], row["tasks_total"]) == ("submitted", 7, 8)
+    assert row["evidence_count"] == 3
+
+
+def test_an_invitation_mid_task_keeps_the_task_in_hand(db, engine, headmaster):
+    load_template(db, "retell-the-tale")
+    load_template(db, "virtual-ptm")
+    launch(db, "retell-the-tale", ["all"], dt.date.today())
+    say(engine, headmaster, "yes")
+    launch(db, "virtual-ptm", ["all"], dt.date.today())
+    say(engine, headmaster, "done")  # about Retell the Tale's task 1, not the invitation
+    with db.sessions() as session:
+        projects = session.scalars(select(Project).order_by(Project.id)).all()
+        first_task = session.scalars(select(Task).where(Task.project_id == projects[0].id)
+                                     .order_by(Task.position)).first()
+    assert first_task.status == "completed"
+    assert projects[1].status == "invited"
+    assert last_keys(db, headmaster, 2) == ["task.done", "task.next_on"]
+    say(engine, headmaster, "haan")  # a plain yes, with an invitation pending, accepts it
+    with db.sessions() as session:
+        assert session.get(Project, projects[1].id).status == "started"
+
+
+def test_stop_is_remembered_and_start_undoes_it(db, engine, headmaster):
+    say(engine, headmaster, "STOP")
+    with db.sessions() as session:
+        assert session.scalars(select(Person)).one().opted_out_at is not None
+    say(engine, headmaster, "start")
+    with db.sessions() as session:
+        assert session.scalars(select(Person)).one().opted_out_at is None
+    assert last_keys(db, headmaster, 2) == ["opted_out", "opted_in"]
