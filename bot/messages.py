@@ -62,7 +62,9 @@ SIMPLE = {
     "invitation.deferred": _(
         "No problem. Whenever you are ready, reply YES to start “%(title)s”."
     ),
-    "task.in_progress": _("Good, task %(position)s is in progress. Reply DONE when it is finished."),
+    "task.in_progress": _(
+        "Good, task %(position)s is in progress. Reply DONE when it is finished."
+    ),
     "task.help_noted": _(
         "We have noted that you need help with task %(position)s, “%(title)s”. "
         "Your block officer will get in touch."
@@ -91,7 +93,9 @@ SIMPLE = {
         "You will not get any more messages from Kadam. Reply START at any time to come back."
     ),
     "opted_in": _("Welcome back, %(name)s! Reply STATUS to see where your project stands."),
-    "still_opted_out": _("You have stopped messages from Kadam. Reply START to receive them again."),
+    "still_opted_out": _(
+        "You have stopped messages from Kadam. Reply START to receive them again."
+    ),
     "no_project": _(
         "Namaste %(name)s! You have no active project right now. "
         "We will message you when your next project begins."

@@ -1,9 +1,351 @@
-"""`kadam worker` (being written)."""
+"""`kadam worker`: sends the outbox and fetches the evidence headmasters sent.
+
+One loop: claim a batch of due outbox rows, render each in its recipient's language, send them
+from a small thread pool paced to MESSAGES_PER_SECOND, record what happened, then fetch pending
+media. Sending happens outside any database transaction; results are written by the loop's own
+thread, a few at a time as they come back, so the pool threads only wait on the network.
+
+MESSAGES_PER_SECOND paces one worker process: with several workers, give each its share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, fields
+from types import FrameType
 
 import click
+from sqlalchemy import select
+
+from bot.channels import (
+    FORM_CHANNEL,
+    Channel,
+    OutgoingMessage,
+    PermanentError,
+    TemporaryError,
+    channel_for,
+)
+from bot.config import Settings
+from bot.media import MediaFetcher
+from bot.outbound import render_row
+from storage import outbox
+from storage.db import Database
+from storage.models import Outbox, Person
+
+log = logging.getLogger(__name__)
+
+# How long to wait before attempt n+1 after a temporary failure of attempt n.
+BACKOFF = (
+    dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
+    dt.timedelta(minutes=30), dt.timedelta(hours=2),
+)
+MAX_ATTEMPTS = 8
+LEASE_SECONDS = 60
+IDLE_SLEEP = 1.0  # run_forever's pause when nothing was due
+DEFAULT_THREADS = 8
+
+
+class Pace:
+    """A token bucket holding one token: sends are spaced at least 1/rate apart, whichever
+    thread makes them. A rate of 0 or less means no limit.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it, so the
+    threads share the rate without queueing on the lock. Idle time does not bank a burst.
+    """
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass
+class Counts:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    not_sent: int = 0
+    media_stored: int = 0
+    media_retried: int = 0
+    media_rejected: int = 0
+
+    def __str__(self) -> str:
+        return ", ".join(f"{f.name.replace('_', ' ')} {getattr(self, f.name)}"
+                         for f in fields(self))
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one claimed row, to be written back to the outbox."""
+
+    claimed: outbox.ClaimedMessage
+    outcome: str  # sent | retry | failed | not_sent
+    provider_sid: str | None = None
+    form: str | None = None
+    body: str | None = None
+    channel: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+class Worker:
+    def __init__(self, database: Database, settings: Settings, channel: Channel | None = None,
+                 *, threads: int | None = None, media: MediaFetcher | None = None):
+        self.db = database
+        self.settings = settings
+        self.channel = channel or channel_for(settings)
+        self.threads = threads or int(os.environ.get("WORKER_THREADS") or DEFAULT_THREADS)
+        self.pace = Pace(settings.messages_per_second)
+        self.media = media or MediaFetcher(database, settings)
+        self._pool: ThreadPoolExecutor | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def batch_size(self) -> int:
+        # Small enough that what is in hand (a batch and a refill) is sent well inside its
+        # lease even when every send times out or the pace is slow, so no other worker
+        # reclaims rows we are still sending.
+        size = 2 * self.threads
+        rate = self.settings.messages_per_second
+        return max(1, min(size, int(rate * LEASE_SECONDS / 3))) if rate > 0 else size
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="kadam-send")
+        return self._pool
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run_once(self, now: dt.datetime | None = None) -> Counts:
+        """Sends every message due now, fetches due media, and returns what happened.
+
+        With `now` given (tests, `tick`-style time travel) every time written uses it;
+        otherwise each batch reads the clock afresh.
+        """
+        counts = Counts()
+        self._send_due(now, counts)
+        self._fetch_media(now or _utcnow(), counts)
+        return counts
+
+    def run_forever(self) -> None:
+        """Runs until stop(); sleeps briefly whenever nothing was due."""
+        log.info("worker started: channel %s, %s threads, %s msg/s",
+                 type(self.channel).__name__, self.threads,
+                 self.settings.messages_per_second or "unlimited")
+        try:
+            while not self._stopping.is_set():
+                try:
+                    counts = self.run_once()
+                except Exception:  # a database restart must not end the worker
+                    log.exception("worker pass failed")
+                    counts = Counts()
+                if counts.total:
+                    log.info("worker: %s", counts)
+                else:
+                    self._stopping.wait(IDLE_SLEEP)
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        """Ends run_forever after the batch in hand (SIGTERM on a deploy)."""
+        self._stopping.set()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.channel.close()
+        self.media.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def _send_due(self, now: dt.datetime | None, counts: Counts) -> None:
+        """Claims, sends and records until a claim finds nothing and nothing is in flight.
+
+        The next batch is claimed while the pool still sends the last one's tail, so the pool
+        never idles between batches; at most a batch and a refill are in hand at once, which
+        keeps every row well inside its lease. After each result comes back we look again,
+        because recording a message may free the same person's next one.
+        """
+        pending: set[Future[Result]] = set()
+        look = True
+        while True:
+            refill_below = min(self.threads, self.batch_size)
+            if look and len(pending) < refill_below and not self._stopping.is_set():
+                claimed = outbox.claim(self.db, self.batch_size, now or _utcnow(), LEASE_SECONDS)
+                look = bool(claimed)
+                if claimed:
+                    ready, settled = self._prepare(claimed)
+                    pending |= {self._executor().submit(self._deliver, item, message)
+                                for item, message in ready}
+                    self._record(settled, now, counts)
+                continue
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            self._record([future.result() for future in done], now, counts)
+            look = True
+
+    def _prepare(self, claimed: list[outbox.ClaimedMessage]
+                 ) -> tuple[list[tuple[outbox.ClaimedMessage, OutgoingMessage]], list[Result]]:
+        """Renders each row in its recipient's language; rows that cannot go are settled."""
+        ready: list[tuple[outbox.ClaimedMessage, OutgoingMessage]] = []
+        settled: list[Result] = []
+        ids = [c.id for c in claimed]
+        with self.db.sessions() as session:
+            rows = {r.id: r for r in session.scalars(select(Outbox).where(Outbox.id.in_(ids)))}
+            person_ids = [c.person_id for c in claimed if c.person_id is not None]
+            people = {p.id: p for p in session.scalars(
+                select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+            for item in claimed:
+                if not item.may_send:
+                    settled.append(Result(item, "not_sent", error_message="opted out"))
+                    continue
+                row = rows[item.id]
+                person = people.get(item.person_id) if item.person_id is not None else None
+                try:
+                    rendered = render_row(session, row, person, self.settings.default_language)
+                except Exception as exc:  # a bad key or parameter: retrying cannot fix it
+                    log.exception("outbox %s: cannot render %r", item.id, item.key)
+                    settled.append(Result(item, "failed", error_message=f"cannot render: {exc}"))
+                    continue
+                ready.append((item, OutgoingMessage(
+                    id=item.id, to=item.phone, channel=item.channel, key=item.key,
+                    body=rendered.numbered(), media_url=row.media_url,
+                    last_inbound_at=item.last_inbound_at,
+                )))
+        return ready, settled
+
+    def _deliver(self, item: outbox.ClaimedMessage, message: OutgoingMessage) -> Result:
+        """Sends one message (on a pool thread); never raises."""
+        if getattr(self.channel, "paced", True):
+            self.pace.wait()
+        try:
+            sent = self.channel.send(message)
+        except TemporaryError as exc:
+            outcome = "retry" if item.attempts < MAX_ATTEMPTS else "failed"
+            log.warning("outbox %s: attempt %s failed (%s)", item.id, item.attempts, exc)
+            return Result(item, outcome, body=message.body, error_code=exc.code,
+                          error_message=exc.message)
+        except PermanentError as exc:
+            log.warning("outbox %s: refused (%s)", item.id, exc)
+            return Result(item, "failed", body=message.body, error_code=exc.code,
+                          error_message=exc.message)
+        except Exception as exc:  # an unexpected bug in a channel: treat as passing trouble
+            log.exception("outbox %s: send raised", item.id)
+            outcome = "retry" if item.attempts < MAX_ATTEMPTS else "failed"
+            return Result(item, outcome, body=message.body, error_message=repr(exc))
+        channel = FORM_CHANNEL.get(sent.form, message.channel)
+        return Result(item, "sent", sent.provider_sid, sent.form, message.body, channel)
+
+    def _record(self, results: list[Result], now: dt.datetime | None, counts: Counts) -> None:
+        if not results:
+            return
+        at = now or _utcnow()
+        sent = [
+            outbox.Sent(r.claimed.id, r.provider_sid or "", r.form or "", r.body or "",
+                        r.channel or r.claimed.channel)
+            for r in results if r.outcome == "sent"
+        ]
+        with self.db.transaction() as session:
+            outbox.mark_all_sent(session, sent, now=at)
+            counts.sent += len(sent)
+            for r in results:
+                rid = r.claimed.id
+                if r.outcome == "sent":
+                    continue
+                if r.outcome == "retry":
+                    delay = BACKOFF[min(r.claimed.attempts, len(BACKOFF)) - 1]
+                    outbox.mark_retry(session, rid, delay, r.error_code, r.error_message, now=at)
+                    counts.retried += 1
+                elif r.outcome == "not_sent":
+                    outbox.mark_failed(session, rid, None, r.error_message, "not_sent", now=at)
+                    counts.not_sent += 1
+                else:
+                    outbox.mark_failed(session, rid, r.error_code, r.error_message, now=at)
+                    if r.error_code == outbox.UNSUBSCRIBED:
+                        outbox.opt_out(session, r.claimed.person_id, at)
+                    counts.failed += 1
+
+    # --- media --------------------------------------------------------------------------------
+
+    def _fetch_media(self, now: dt.datetime, counts: Counts) -> None:
+        """Fetches due media: the first item here, and only if there was one, the rest with
+        the pool's threads (so an idle worker makes one query a pass, not one a thread)."""
+        tried: set[int] = set()  # each file gets one go per pass
+
+        def drain() -> list[str]:
+            outcomes: list[str] = []
+            while not self._stopping.is_set():
+                outcome = self.media.fetch_next(now, tried)
+                if outcome is None:
+                    break
+                outcomes.append(outcome)
+            return outcomes
+
+        first = self.media.fetch_next(now, tried)
+        if first is None:
+            return
+        batches = [[first]]
+        for future in [self._executor().submit(drain) for _ in range(self.threads)]:
+            try:
+                batches.append(future.result())
+            except Exception:
+                log.exception("media fetch failed")
+        outcomes = [outcome for batch in batches for outcome in batch]
+        counts.media_stored += outcomes.count("stored")
+        counts.media_retried += outcomes.count("retry")
+        counts.media_rejected += outcomes.count("rejected")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @click.command()
-@click.option("--once", is_flag=True)
+@click.option("--once", is_flag=True, help="Send what is due, fetch pending media, and exit.")
 def worker(once: bool) -> None:
-    """Send the outbox and fetch media."""
+    """Send the outbox and fetch media (MESSAGES_PER_SECOND, WORKER_THREADS)."""
+    settings = Settings.from_env()
+    database = Database(settings.database_url or None)
+    runner = Worker(database, settings)
+    if once:
+        with runner:
+            click.echo(str(runner.run_once()))
+        database.dispose()
+        return
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the batch in hand", signum)
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    runner.run_forever()
+    database.dispose()

@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the caller (kadam db upgrade) or DATABASE_URL."""
 
 from alembic import context
+
 from storage.db import database_url, make_engine
 from storage.models import Base
 

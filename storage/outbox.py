@@ -1,0 +1,255 @@
+"""The outbox queue: claiming due messages for a worker and recording what became of them.
+
+Several workers may run side by side. A claim moves rows to "sending" with a lease (their
+next_attempt_at moves to now + lease) in one statement, so no two workers get the same row; a
+worker that dies mid-batch simply lets its lease run out and the rows become due again. On
+PostgreSQL the claim skips rows another worker has locked (FOR UPDATE SKIP LOCKED); on SQLite
+every transaction starts with BEGIN IMMEDIATE, so claims are serialized by the database lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, case, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage.db import Database
+from storage.models import OUTBOX_RANK, Outbox, Person
+
+# Confirmations of STOP are the one thing an opted-out person still receives.
+OPT_OUT_CONFIRMATIONS = frozenset({"opted_out", "still_opted_out"})
+UNSUBSCRIBED = 21610  # Twilio: the recipient replied STOP to this sender
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A row this worker now holds a lease on, with what sending it needs about the person."""
+
+    id: int
+    person_id: int | None
+    phone: str
+    channel: str  # the person's channel if known, else the row's: whatsapp | sms
+    key: str
+    attempts: int  # including this one
+    language: str | None
+    second_language: str | None
+    opted_out: bool
+    last_inbound_at: dt.datetime | None
+
+    @property
+    def may_send(self) -> bool:
+        return not self.opted_out or self.key in OPT_OUT_CONFIRMATIONS
+
+
+def claim(
+    database: Database, limit: int, now: dt.datetime, lease_seconds: float = 60
+) -> list[ClaimedMessage]:
+    """Claims up to `limit` due rows for `lease_seconds`: first any whose lease ran out (their
+    worker died), then queued rows, earliest due first.
+
+    A person's messages go out one at a time, in the order they were queued: a row waits while
+    an earlier row for the same person is due or being sent ("Well done!" must not arrive
+    after the next task it introduces). A row whose retry lies in the future does not hold
+    the later ones back.
+    """
+    lease_until = now + dt.timedelta(seconds=lease_seconds)
+    with database.transaction() as session:
+        rows = _claim(session, "sending", limit, now, lease_until, database.is_sqlite)
+        if len(rows) < limit:
+            rows += _claim(session, "queued", limit - len(rows), now, lease_until,
+                           database.is_sqlite)
+        person_ids = {row.person_id for row in rows if row.person_id is not None}
+        people = {
+            p.id: p
+            for p in session.execute(
+                select(Person.id, Person.channel, Person.language, Person.second_language,
+                       Person.opted_out_at, Person.last_inbound_at)
+                .where(Person.id.in_(person_ids))
+            )
+        } if person_ids else {}
+    claimed = []
+    for row in sorted(rows, key=lambda r: r.id):
+        person = people.get(row.person_id) if row.person_id is not None else None
+        claimed.append(
+            ClaimedMessage(
+                id=row.id,
+                person_id=row.person_id,
+                phone=row.phone,
+                # The person may have moved from WhatsApp to SMS since the row was queued.
+                channel=person.channel if person else row.channel,
+                key=row.key,
+                attempts=row.attempts,
+                language=person.language if person else row.language,
+                second_language=person.second_language if person else None,
+                opted_out=bool(person and person.opted_out_at),
+                last_inbound_at=person.last_inbound_at if person else None,
+            )
+        )
+    return claimed
+
+
+def _claim(session: Session, status: str, limit: int, now: dt.datetime,
+           lease_until: dt.datetime, is_sqlite: bool) -> list[Row[Any]]:
+    # One status per statement, ordered by next_attempt_at alone, so both databases walk the
+    # (status, next_attempt_at) index and stop after `limit` rows instead of sorting the whole
+    # queue; the turn check is then an index probe on person_id for each candidate.
+    earlier = aliased(Outbox)
+    waits_its_turn = exists().where(
+        earlier.person_id == Outbox.person_id,
+        earlier.id < Outbox.id,
+        or_(earlier.status == "sending",
+            and_(earlier.status == "queued", earlier.next_attempt_at <= now)),
+    )
+    due = (
+        select(Outbox.id)
+        .where(Outbox.status == status, Outbox.next_attempt_at <= now, ~waits_its_turn)
+        .order_by(Outbox.next_attempt_at)
+        .limit(limit)
+    )
+    if not is_sqlite:
+        due = due.with_for_update(of=Outbox, skip_locked=True)
+    return list(session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(due.scalar_subquery()))
+        .values(status="sending", next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
+        .returning(
+            Outbox.id, Outbox.person_id, Outbox.phone, Outbox.channel, Outbox.key,
+            Outbox.attempts, Outbox.language,
+        )
+        .execution_options(synchronize_session=False)
+    ).all())
+
+
+def _ranked_below(status: str) -> list[str]:
+    rank = OUTBOX_RANK[status]
+    return [name for name, r in OUTBOX_RANK.items() if r < rank]
+
+
+def _forward(status: str) -> object:
+    """SQL for "`status`, unless the row has already moved past it" (a fast callback wins)."""
+    # OR of equalities rather than IN: an expanding IN cannot go into an executemany.
+    earlier = or_(*(Outbox.status == name for name in _ranked_below(status)))
+    return case((earlier, status), else_=Outbox.status)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message the provider accepted."""
+
+    id: int
+    provider_sid: str
+    form: str  # console | session | template | sms
+    body: str
+    channel: str  # whatsapp | sms, as actually sent
+
+
+def mark_sent(
+    session: Session, id: int, provider_sid: str, form: str, body: str, channel: str,
+    now: dt.datetime | None = None,
+) -> None:
+    mark_all_sent(session, [Sent(id, provider_sid, form, body, channel)], now)
+
+
+def mark_all_sent(session: Session, sent: Sequence[Sent], now: dt.datetime | None = None
+                  ) -> None:
+    """Records accepted messages in one executemany (the worker's hot path)."""
+    if not sent:
+        return
+    now = now or _now()
+    # Run on the Connection, not the Session: a Session would read a list of parameters as an
+    # ORM bulk update by primary key, which cannot keep the forward-only CASE.
+    statement = (
+        update(Outbox)
+        .where(Outbox.id == bindparam("b_id"))
+        .values(
+            status=_forward("sent"), provider_sid=bindparam("b_sid"), form=bindparam("b_form"),
+            body=bindparam("b_body"), channel=bindparam("b_channel"), sent_at=now,
+            status_at=now, error_code=None, error_message=None,
+        )
+    )
+    session.connection().execute(statement, [
+        {"b_id": s.id, "b_sid": s.provider_sid, "b_form": s.form, "b_body": s.body,
+         "b_channel": s.channel}
+        for s in sent
+    ])
+
+
+def mark_retry(
+    session: Session, id: int, delay: dt.timedelta, error_code: int | None,
+    error_message: str | None, now: dt.datetime | None = None,
+) -> None:
+    """Back to the queue, due again after `delay`; only while this worker still holds it."""
+    now = now or _now()
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == id, Outbox.status == "sending")
+        .values(status="queued", next_attempt_at=now + delay, error_code=error_code,
+                error_message=error_message)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(
+    session: Session, id: int, error_code: int | None, message: str | None,
+    status: str = "failed", now: dt.datetime | None = None,
+) -> None:
+    """Gives up on a row (status "failed", or "not_sent" when it was never tried)."""
+    now = now or _now()
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == id)
+        .values(status=_forward(status), error_code=error_code, error_message=message,
+                status_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def opt_out(session: Session, person_id: int | None, now: dt.datetime | None = None) -> None:
+    """Records that the person stopped messages (kept if they had already)."""
+    if person_id is None:
+        return
+    session.execute(
+        update(Person)
+        .where(Person.id == person_id, Person.opted_out_at.is_(None))
+        .values(opted_out_at=now or _now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def apply_status_callback(
+    session: Session, provider_sid: str, status: str, error_code: int | None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Moves a message's status forward (a late "delivered" never undoes "read").
+
+    Returns whether the row changed. Statuses Kadam does not rank are ignored. Error 21610
+    (the person replied STOP to the sender) opts the person out whatever the status did.
+    """
+    now = now or _now()
+    changed = False
+    if status in OUTBOX_RANK:
+        values: dict[str, object] = {"status": status, "status_at": now}
+        if error_code:
+            values["error_code"] = error_code
+        # One conditional UPDATE, so two callbacks racing each other cannot go backwards.
+        result = session.execute(
+            update(Outbox)
+            .where(Outbox.provider_sid == provider_sid, Outbox.status.in_(_ranked_below(status)))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        changed = bool(getattr(result, "rowcount", 0))
+    if error_code == UNSUBSCRIBED:
+        person_id = session.scalar(
+            select(Outbox.person_id).where(Outbox.provider_sid == provider_sid)
+        )
+        opt_out(session, person_id, now)
+    return changed
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

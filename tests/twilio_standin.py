@@ -1,0 +1,328 @@
+"""A local stand-in for Twilio's Messages API and media URLs, for tests and benchmarks.
+
+Point the real twilio library at it with TWILIO_API_URL. It answers
+POST /2010-04-01/Accounts/<sid>/Messages.json the way Twilio does, records every request, and
+can be scripted to answer 429, 500, a Twilio error, or to hang past the client's timeout. It
+also serves media files behind the account's credentials, with a redirect hop to a "CDN" path
+on another host name (localhost instead of 127.0.0.1), as Twilio's media URLs do.
+
+    with TwilioStandin() as twilio:
+        twilio.script(Reply.too_many_requests(), to="whatsapp:+919800000001")
+        ...
+        assert twilio.messages()[0].form["Body"] == "..."
+
+Run `python -m tests.twilio_standin --port 8099` to serve it to another process (a benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "standin-token"
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How the stand-in answers one message request."""
+
+    status: int = 201
+    code: int | None = None
+    message: str = ""
+    hang: float = 0.0  # seconds to wait before answering
+
+    @classmethod
+    def too_many_requests(cls) -> Reply:
+        return cls(429, 20429, "Too Many Requests")
+
+    @classmethod
+    def server_error(cls) -> Reply:
+        return cls(500, 20500, "Internal Server Error")
+
+    @classmethod
+    def error(cls, code: int, status: int = 400, message: str = "") -> Reply:
+        return cls(status, code, message or f"Twilio error {code}")
+
+    @classmethod
+    def hang_for(cls, seconds: float) -> Reply:
+        return cls(hang=seconds)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    at: float  # time.monotonic() when the request arrived
+    method: str
+    path: str
+    host: str
+    form: dict[str, str]
+    authorization: str | None
+    status: int  # what the stand-in answered
+
+
+@dataclass(frozen=True)
+class _Media:
+    content: bytes
+    content_type: str
+    redirect: bool
+
+
+@dataclass
+class _State:
+    account_sid: str
+    auth_token: str
+    redirect_host: str
+    requests: list[Recorded] = field(default_factory=list)
+    script_any: deque[Reply] = field(default_factory=deque)
+    script_to: dict[str, deque[Reply]] = field(default_factory=dict)
+    media: dict[str, _Media] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+class TwilioStandin:
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
+                 port: int = 0, redirect_host: str = "localhost"):
+        self._state = _State(account_sid, auth_token, redirect_host)
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.standin = self._state
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> TwilioStandin:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name="twilio-standin", daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._state.stopping.set()  # releases hanging handlers
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> TwilioStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- configuration ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """What TWILIO_API_URL should be."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def account_sid(self) -> str:
+        return self._state.account_sid
+
+    @property
+    def auth_token(self) -> str:
+        return self._state.auth_token
+
+    def script(self, *replies: Reply, to: str | None = None) -> None:
+        """Queue answers for the next message requests (to one recipient, if `to` is given).
+        Requests with nothing scripted are accepted."""
+        with self._state.lock:
+            queue = self._state.script_to.setdefault(to, deque()) if to else self._state.script_any
+            queue.extend(replies)
+
+    def add_media(self, name: str, content: bytes, content_type: str,
+                  redirect: bool = True) -> str:
+        """Serve `content` at a Twilio-like media URL (behind the credentials) and return it.
+        With `redirect`, that URL answers 302 to an open /cdn/ URL on `redirect_host`."""
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{name}/Media/ME{name}"
+        with self._state.lock:
+            self._state.media[path] = _Media(content, content_type, redirect)
+        return self.url + path
+
+    # --- what happened ------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def messages(self) -> list[Recorded]:
+        """Message requests the stand-in accepted (answered 201), in arrival order."""
+        return [r for r in self.requests if r.method == "POST" and r.status == 201]
+
+    def reset(self) -> None:
+        with self._state.lock:
+            self._state.requests.clear()
+            self._state.script_any.clear()
+            self._state.script_to.clear()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hanging answer must not hold up the test run's exit
+    standin: _State
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out and hung up is part of the script, not an error
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections (benchmarks)
+    # Headers and body go out in two writes; with Nagle on, the second waits for a delayed ACK
+    # (40 ms) and a benchmark would measure that instead of Kadam.
+    disable_nagle_algorithm = True
+    server_version = "TwilioStandin/1.0"
+
+    @property
+    def state(self) -> _State:
+        return self.server.standin  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # quiet: a benchmark makes thousands of requests
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        match = MESSAGES_PATH.match(self.path)
+        if not match:
+            self._answer(404, {"code": 20404, "message": "Not Found", "status": 404}, form)
+        elif not self._authorised(match["sid"]):
+            self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401}, form)
+        else:
+            reply = self._scripted(form.get("To", ""))
+            if reply.hang and self.state.stopping.wait(reply.hang):
+                return
+            if reply.status >= 300:
+                body = {"code": reply.code, "message": reply.message, "status": reply.status,
+                        "more_info": f"https://www.twilio.com/docs/errors/{reply.code}"}
+                self._answer(reply.status, body, form)
+            else:
+                self._answer(201, _message_resource(match["sid"], form), form)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith("/cdn/"):
+            item = self.state.media.get(path[len("/cdn") :])
+            if item is None:
+                self._answer(404, {"message": "Not Found"})
+            else:
+                self._answer_bytes(200, item.content, item.content_type)
+            return
+        item = self.state.media.get(path)
+        if item is None:
+            self._answer(404, {"code": 20404, "message": "Not Found", "status": 404})
+        elif not self._authorised(self.state.account_sid):
+            self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        elif item.redirect:
+            port = self.server.server_address[1]  # type: ignore[index]
+            location = f"http://{self.state.redirect_host}:{port}/cdn"
+            self._record(302, {})
+            self.send_response(302)
+            self.send_header("Location", location + path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self._answer_bytes(200, item.content, item.content_type)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _authorised(self, sid: str) -> bool:
+        expected = base64.b64encode(f"{sid}:{self.state.auth_token}".encode()).decode()
+        return sid == self.state.account_sid and self.headers.get(
+            "Authorization"
+        ) == f"Basic {expected}"
+
+    def _scripted(self, to: str) -> Reply:
+        with self.state.lock:
+            queue = self.state.script_to.get(to)
+            if queue:
+                return queue.popleft()
+            if self.state.script_any:
+                return self.state.script_any.popleft()
+        return Reply()
+
+    def _record(self, status: int, form: dict[str, str]) -> None:
+        entry = Recorded(time.monotonic(), self.command, self.path,
+                         self.headers.get("Host", ""), form,
+                         self.headers.get("Authorization"), status)
+        with self.state.lock:
+            self.state.requests.append(entry)
+
+    def _answer(self, status: int, body: dict[str, Any],
+                form: dict[str, str] | None = None) -> None:
+        self._record(status, form or {})
+        self._answer_bytes(status, json.dumps(body).encode(), "application/json")
+
+    def _answer_bytes(self, status: int, content: bytes, content_type: str) -> None:
+        if self.command == "GET" and status == 200:
+            self._record(status, {})
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+
+def _message_resource(account_sid: str, form: dict[str, str]) -> dict[str, Any]:
+    sid = "SM" + secrets.token_hex(16)
+    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "to": form.get("To"),
+        "from": form.get("From"),
+        "body": form.get("Body"),
+        "status": "queued",
+        "num_segments": "1",
+        "num_media": "1" if form.get("MediaUrl") else "0",
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "price": None,
+        "price_unit": "USD",
+        "error_code": None,
+        "error_message": None,
+        "date_created": now,
+        "date_updated": now,
+        "date_sent": None,
+        "messaging_service_sid": None,
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+        "subresource_uris": {
+            "media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    standin = TwilioStandin(port=args.port).start()
+    print(f"TWILIO_API_URL={standin.url} TWILIO_ACCOUNT_SID={standin.account_sid} "
+          f"TWILIO_AUTH_TOKEN={standin.auth_token}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()
