@@ -143,7 +143,10 @@ class TwilioChannel:
             raise PermanentError(None, f"no sender number configured for {form} messages")
         options: dict[str, object] = {"to": to, "from_": sender, "body": message.body}
         if self.settings.public_url:
-            options["status_callback"] = self.settings.public_url + "/twilio/status"
+            # The row id lets a callback that arrives before we stored the sid find its row.
+            options["status_callback"] = (
+                f"{self.settings.public_url}/twilio/status?outbox={message.id}"
+            )
         if message.media_url:
             options["media_url"] = [message.media_url]
         try:

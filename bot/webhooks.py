@@ -108,13 +108,15 @@ def status() -> Response:
     form = request.form
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     state = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-    code = form.get("ErrorCode")
+    code = form.get("ErrorCode") or ""
+    row = request.args.get("outbox", "")
     if not sid or not state:
         abort(400)
     from storage import outbox
 
     with _database().transaction() as session:
-        outbox.apply_status_callback(session, sid, state, int(code) if code else None)
+        outbox.apply_status_callback(session, sid, state, int(code) if code.isdigit() else None,
+                                     outbox_id=int(row) if row.isdigit() else None)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 

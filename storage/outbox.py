@@ -222,7 +222,7 @@ def opt_out(session: Session, person_id: int | None, now: dt.datetime | None = N
 
 def apply_status_callback(
     session: Session, provider_sid: str, status: str, error_code: int | None,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, outbox_id: int | None = None,
 ) -> bool:
     """Moves a message's status forward (a late "delivered" never undoes "read").
 
@@ -232,13 +232,20 @@ def apply_status_callback(
     now = now or _now()
     changed = False
     if status in OUTBOX_RANK:
-        values: dict[str, object] = {"status": status, "status_at": now}
+        values: dict[str, object] = {"status": status, "status_at": now,
+                                     "provider_sid": provider_sid}
         if error_code:
             values["error_code"] = error_code
+        # The callback URL names the outbox row too: a callback that beats the worker's own
+        # record of the sid still finds its row.
+        this_message = Outbox.provider_sid == provider_sid
+        if outbox_id is not None:
+            this_message = this_message | ((Outbox.id == outbox_id)
+                                           & Outbox.provider_sid.is_(None))
         # One conditional UPDATE, so two callbacks racing each other cannot go backwards.
         result = session.execute(
             update(Outbox)
-            .where(Outbox.provider_sid == provider_sid, Outbox.status.in_(_ranked_below(status)))
+            .where(this_message, Outbox.status.in_(_ranked_below(status)))
             .values(**values)
             .execution_options(synchronize_session=False)
         )

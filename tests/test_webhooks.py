@@ -160,3 +160,18 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json["status"] == "ok"
+
+
+def test_status_callback_that_beats_the_worker_finds_its_row(db, client):
+    seeded = seed_project(db)
+    signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
+    with db.sessions() as session:
+        row_id = session.scalars(select(Outbox.id).order_by(Outbox.id)).first()
+    # Twilio reports delivery before the worker has recorded the message's sid.
+    path = f"/twilio/status?outbox={row_id}"
+    response = signed_post(client, path, {"MessageSid": "SM" + "e" * 32,
+                                          "MessageStatus": "delivered"})
+    assert response.status_code == 200
+    with db.sessions() as session:
+        row = session.get(Outbox, row_id)
+    assert (row.status, row.provider_sid) == ("delivered", "SM" + "e" * 32)

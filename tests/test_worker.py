@@ -98,7 +98,7 @@ def test_whatsapp_message_reaches_twilio_with_the_rendered_text(db, twilio, tmp_
     assert request.form["To"] == "whatsapp:+919800000001"
     assert request.form["From"] == "whatsapp:" + WHATSAPP_FROM
     assert request.form["Body"] == "Is task 3 done? Reply with a number:\n\n1. Done\n2. In progress"
-    assert request.form["StatusCallback"] == PUBLIC + "/twilio/status"
+    assert request.form["StatusCallback"] == f"{PUBLIC}/twilio/status?outbox={rid}"
     sent = row(db, rid)
     assert sent.status == "sent"
     assert sent.form == "session"
