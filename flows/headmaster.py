@@ -61,7 +61,7 @@ class Step:
     state: State
     effects: list[fx.Effect] = field(default_factory=list)
 
-    def say(self, key: str, options: tuple[str, ...] = (), **params: Any) -> Step:
+    def say(self, key: str, options: tuple[str, ...] = (), /, **params: Any) -> Step:
         project_id = params.pop("project_id", None)
         task_id = params.pop("task_id", None)
         self.effects.append(fx.Reply(key, params, options, project_id, task_id))
@@ -277,6 +277,8 @@ def _task_options(task: TaskView) -> tuple[str, ...]:
 def _on_story(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
     """Keeps the headmaster's one line on what changed as the project's story."""
     project_id = state.context.get("project_id")
+    if project_id is None:
+        return None
     if intent.name in (Name.MENU, Name.STATUS, Name.TASKS, Name.ADD_TASK, Name.LANGUAGE):
         return None
     out = Step(state.with_("idle"))

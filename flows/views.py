@@ -68,7 +68,8 @@ class ProjectView:
         """The first open task whose day has come, looking first past `after` then from the top."""
         due = [t for t in self.tasks if t.is_open and (t.due_on is None or t.due_on <= today)]
         later = [t for t in due if t.position > after]
-        return (later or due or [None])[0]
+        candidates = later or due
+        return candidates[0] if candidates else None
 
     def upcoming_task(self) -> TaskView | None:
         """The first open task, due or not."""

@@ -109,8 +109,8 @@ def project_views(session: Session, projects: list[Project]) -> list[ProjectView
         .where(Task.project_id.in_(ids))
         .order_by(Task.project_id, Task.position)
     ).all()
-    counts = dict(
-        session.execute(
+    counts: dict[int, int] = dict(
+        session.execute(  # type: ignore[arg-type]
             select(Evidence.task_id, func.count())
             .join(Task, Task.id == Evidence.task_id)
             .where(Task.project_id.in_(ids), Evidence.status != "rejected")

@@ -103,9 +103,11 @@ def upsert(
             )
             bucket[person.role] += 1
         person_upsert = _person_upsert(insert)
-        for chunk in _chunks(people):
-            connection.execute(person_upsert, [_person_params(p, school_ids, now) for p in chunk])
-            progress(len(chunk))
+        for person_chunk in _chunks(people):
+            connection.execute(
+                person_upsert, [_person_params(p, school_ids, now) for p in person_chunk]
+            )
+            progress(len(person_chunk))
     return counts
 
 
