@@ -166,13 +166,13 @@ def database_backends(url: str) -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def wait_until_quiet(threshold: float = 0.15, patience: float = 300) -> float:
-    """Waits (up to `patience` seconds) until less than `threshold` of the CPU is busy for a
-    second; returns the last share seen."""
+def wait_until_quiet(threshold: float = 0.15, patience: float = 300, window: float = 3) -> float:
+    """Waits (up to `patience` seconds) until less than `threshold` of the CPU was busy over
+    `window` seconds; returns the last share seen."""
     deadline = time.monotonic() + patience
     while True:
         busy0, total0 = machine_cpu()
-        time.sleep(1)
+        time.sleep(window)
         busy1, total1 = machine_cpu()
         share = round((busy1 - busy0) / max(total1 - total0, 1e-9), 2)
         if share < threshold or time.monotonic() > deadline:

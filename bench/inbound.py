@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
@@ -192,7 +193,9 @@ async def open_loop(port: int, payloads: Iterator[bytes], rate: float, seconds: 
 def summary(results: Sequence[tuple[int, float]], elapsed: float) -> dict:
     latencies = sorted(latency for _, latency in results)
     ms = {f"p{p}_ms": round(common.percentile(latencies, p) * 1000, 1) for p in (50, 95, 99)}
-    return {"requests": len(results), "non_200": sum(status != 200 for status, _ in results),
+    statuses = Counter(str(status) for status, _ in results)
+    return {"requests": len(results), "non_200": len(results) - statuses["200"],
+            "statuses": dict(statuses),
             "seconds": round(elapsed, 2), "rps": round(len(results) / elapsed, 1), **ms,
             "max_ms": round(latencies[-1] * 1000, 1) if latencies else None}
 
@@ -235,6 +238,7 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
         sent, failed = warm["requests"], warm["non_200"]
         ours = [os.getpid(), pid, *common.children(pid), *common.database_backends(url)]
         closed_n = int(args.seconds * CLOSED_CAP_PER_SECOND)
+        tries = []
         for attempt in range(1, args.attempts + 1):
             closed = requests.batch(closed_n)
             fixed = requests.batch(int(args.rate * args.seconds))
@@ -247,6 +251,8 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
             sent += peak["requests"] + steady["requests"]
             failed += peak["non_200"] + steady["non_200"]
             others = max(peak["cpu"]["others"], steady["cpu"]["others"])
+            tries.append({"closed_loop": peak, "open_loop": steady, "others": others,
+                          "busy_before": busy, "prepared_ran_out": peak["requests"] >= closed_n})
             print(f"[{kind}] {name}, try {attempt}: {peak['rps']} req/s; at {args.rate:g}/s p99 "
                   f"{steady['p99_ms']} ms; other processes used {others:.0%} of the CPU",
                   flush=True)
@@ -254,11 +260,10 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
                 break
     stored = count_rows(url, table) - before
     print(f"[{kind}] {name}: sent {sent}, stored {stored}, non-200 {failed}", flush=True)
-    return {"closed_loop": peak, "open_loop": steady, "attempts": attempt,
-            "busy_before": busy, "sent": sent, "stored": stored,
+    quietest = min(tries, key=lambda t: t["others"])
+    return {**quietest, "tries": len(tries), "sent": sent, "stored": stored,
             "replies_queued": count_rows(url, "outbox") - queued,
-            "ok": failed == 0 and stored == sent,
-            "prepared_ran_out": peak["requests"] >= closed_n}
+            "ok": failed == 0 and stored == sent}
 
 
 def table(results: dict, rate: float) -> str:
@@ -352,9 +357,12 @@ def main() -> None:
     print()
     print(table(results, args.rate))
     for kind, r in results.items():
-        verdicts = [f"{r['ratio']}x the reference (target 0.6x)",
-                    f"p99 {r['app']['open_loop']['p99_ms']} ms at {args.rate:g}/s (target 100)"]
-        print(f"{kind}: app is " + "; ".join(verdicts))
+        if not (r["app"]["ok"] and r["reference"]["ok"]):
+            print(f"{kind}: NOT VALID, requests failed: {r['app']['closed_loop']['statuses']}")
+            continue
+        print(f"{kind}: the app does {r['ratio']}x the reference's requests/s (target 0.6x); "
+              f"its p99 at {args.rate:g}/s is {r['app']['open_loop']['p99_ms']} ms "
+              "(target 100 ms)")
     print(f"\nwrote {common.OUT / 'inbound.json'}")
     if not all(r[name]["ok"] for r in results.values() for name in APPS):
         sys.exit("some requests failed or were not stored exactly once")

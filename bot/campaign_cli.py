@@ -64,15 +64,24 @@ def campaign() -> None:
     help="Day 0 of the tasks' schedule; default today in KADAM_TIMEZONE.",
 )
 @click.option("--name", help="Default: the template's English title and the start date.")
+@click.option("--send-time", metavar="HH:MM",
+              help="Local time task prompts and reminders go out (default: template, or 10:00).")
+@click.option("--reminder-after-days", type=click.IntRange(1), help="Default: template, or 2.")
+@click.option("--max-reminders", type=click.IntRange(0), help="Default: template, or 3.")
+@click.option("--lapse-after-days", type=click.IntRange(1), help="Default: template, or 14.")
 def launch_command(
-    slug: str, audience: list[AudienceSpec], start_date: dt.date | None, name: str | None
+    slug: str, audience: list[AudienceSpec], start_date: dt.date | None, name: str | None,
+    send_time: str | None, reminder_after_days: int | None, max_reminders: int | None,
+    lapse_after_days: int | None,
 ) -> None:
     """Launch the latest version of template SLUG and invite the audience's headmasters."""
     from bot.cli import database
 
+    settings = {"send_time": send_time, "reminder_after_days": reminder_after_days,
+                "max_reminders": max_reminders, "lapse_after_days": lapse_after_days}
     db = database()
     try:
-        report = launch(db, slug, audience, start_date, name=name)
+        report = launch(db, slug, audience, start_date, name=name, settings=settings)
     except CampaignError as error:
         raise click.ClickException(str(error)) from error
     finally:

@@ -44,13 +44,15 @@ def db_upgrade() -> None:
 
 def _register() -> None:
     from bot.campaign_cli import campaign
+    from bot.clock import clock_command, tick_command
     from bot.demo import demo
     from bot.export_cli import export
     from bot.roster import roster
     from bot.template_cli import template
     from bot.worker import worker
 
-    for command in (roster, template, campaign, export, worker, demo):
+    for command in (roster, template, campaign, export, worker, tick_command, clock_command,
+                    demo):
         main.add_command(command)
 
 

@@ -4,42 +4,37 @@ Everything for one inbound message happens in ONE transaction: the inbound row (
 MessageSid), the conversation's new state and the outbound rows. A retried webhook therefore
 changes nothing, and a crash half-way leaves nothing half-written. Nothing here calls Twilio;
 the worker sends what the outbox holds.
+
+Triggers from the clock come in thousands; `trigger_many` loads people, conversations and
+projects for a whole batch in a few queries and runs the same flow step for each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
-from flows import effects as fx
+from bot.effects import Applier, Schedules
 from flows.events import Event, Media, Message
 from flows.headmaster import State, step
+from flows.views import Snapshot
 from storage import conversations as store
 from storage.db import Database
-from storage.models import (
-    PROJECT_IN_PROGRESS,
-    PROJECT_STARTED,
-    PROJECT_SUBMITTED,
-    TASK_COMPLETED,
-    Evidence,
-    InboundMessage,
-    Outbox,
-    Person,
-    Project,
-    Task,
-    TaskEvent,
-)
+from storage.models import Conversation, InboundMessage, Outbox, Person, Project, Task
+from storage.schedule import QuietHours
 
 log = logging.getLogger(__name__)
 
 UNREGISTERED_REPLY_EVERY = dt.timedelta(hours=24)
+BATCH = 500  # people per transaction when the clock triggers many
 
 
 @dataclass(frozen=True)
@@ -62,9 +57,11 @@ class Outcome:
 
 
 class Engine:
-    def __init__(self, database: Database, settings: Settings | None = None):
+    def __init__(self, database: Database, settings: Settings | None = None,
+                 quiet: QuietHours | None = None):
         self.db = database
         self.settings = settings or Settings.from_env()
+        self.quiet = quiet or QuietHours.from_env()
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -85,13 +82,18 @@ class Engine:
             return Outcome("duplicate", existing)
 
     def trigger(self, person_id: int, event: Event, now: dt.datetime | None = None) -> int:
-        """Start or push a conversation (an invitation, a task falling due). Returns replies."""
+        """Start or push one conversation (an invitation, a task falling due). Returns replies."""
+        return self.trigger_many([(person_id, event)], now)
+
+    def trigger_many(self, items: Sequence[tuple[int, Event]], now: dt.datetime | None = None,
+                     batch: int = BATCH) -> int:
+        """Triggers for many people, a batch per transaction. Returns the replies queued."""
         now = now or dt.datetime.now(dt.UTC)
-        with self.db.transaction() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                return 0
-            return self._run(session, person, event, now, inbound_id=None)
+        replies = 0
+        for chunk in _batches(items, batch):
+            with self.db.transaction() as session:
+                replies += self._trigger_batch(session, chunk, now)
+        return replies
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -124,8 +126,41 @@ class Engine:
                 for i, m in enumerate(inbound.media)
             ),
         )
-        replies = self._run(session, person, message, now, inbound_id=row.id)
+        conversation = store.lock_conversation(session, person.id)
+        schedules = Schedules(session, self.settings.timezone, self.quiet)
+        replies = self._run(session, person, conversation, message, now, row.id, schedules)
         return Outcome("processed", row.id, replies)
+
+    def _trigger_batch(self, session: Session, chunk: list[tuple[int, Event]],
+                       now: dt.datetime) -> int:
+        ids = sorted({person_id for person_id, _ in chunk})
+        people = {
+            p.id: p
+            for p in session.scalars(
+                select(Person).options(selectinload(Person.school)).where(Person.id.in_(ids))
+            )
+        }
+        conversations = store.lock_conversations(session, ids)
+        schedules = Schedules(session, self.settings.timezone, self.quiet)
+        # One snapshot load for the batch; the ORM rows the effects touch come along with it,
+        # so applying effects reads nothing more.
+        project_ids = list(session.scalars(
+            select(Project.id).where(Project.headmaster_id.in_(ids))
+        ))
+        schedules.preload(project_ids)
+        session.scalars(select(Task).where(Task.project_id.in_(project_ids))).all()
+        present = [people[i] for i in ids if i in people]
+        snapshots = store.snapshots(
+            session, present, {p.id: schedules.local_date(p, now) for p in present}, now
+        )
+        replies = 0
+        for person_id, event in chunk:
+            person = people.get(person_id)
+            if person is None:
+                continue
+            replies += self._run(session, person, conversations[person_id], event, now, None,
+                                 schedules, snapshots[person_id])
+        return replies
 
     def _reply_unregistered(
         self, session: Session, inbound: Inbound, inbound_id: int, now: dt.datetime
@@ -140,7 +175,7 @@ class Engine:
         )
         if recent:
             return False
-        store.queue_message(
+        row = store.queue_message(
             session,
             phone=inbound.phone,
             channel="sms" if inbound.channel == "sms" else "whatsapp",
@@ -148,18 +183,19 @@ class Engine:
             language=self.settings.default_language,
             in_reply_to=inbound_id,
         )
+        row.created_at = row.next_attempt_at = now
         return True
 
     def _run(
-        self, session: Session, person: Person, event: Event, now: dt.datetime,
-        inbound_id: int | None,
+        self, session: Session, person: Person, conversation: Conversation, event: Event,
+        now: dt.datetime, inbound_id: int | None, schedules: Schedules,
+        snapshot: Snapshot | None = None,
     ) -> int:
-        conversation = store.lock_conversation(session, person.id)
-        today = store.local_today(person, now, self.settings.timezone)
-        snapshot = store.snapshot(session, person, today)
+        today = schedules.local_date(person, now)
+        snapshot = snapshot or store.snapshot(session, person, today, now)
         state = State(conversation.state, dict(conversation.context or {}))
         result = step(snapshot, state, event, now)
-        applier = _Applier(session, person, now, inbound_id, today)
+        applier = Applier(session, person, now, inbound_id, today, schedules)
         for effect in result.effects:
             applier.apply(effect)
         conversation.state = result.state.name
@@ -168,137 +204,18 @@ class Engine:
         return applier.replies
 
 
-class _Applier:
-    """Turns a step's effects into rows, in the order the flow gave them."""
-
-    def __init__(self, session: Session, person: Person, now: dt.datetime,
-                 inbound_id: int | None, today: dt.date):
-        self.session = session
-        self.person = person
-        self.now = now
-        self.inbound_id = inbound_id
-        self.today = today
-        self.replies = 0
-
-    def apply(self, effect: fx.Effect) -> None:
-        handler = getattr(self, "_" + type(effect).__name__)
-        handler(effect)
-
-    def _Reply(self, e: fx.Reply) -> None:
-        store.queue_message(
-            self.session,
-            person_id=self.person.id,
-            phone=self.person.phone,
-            channel=self.person.channel,
-            key=e.key,
-            params=e.params,
-            options=e.options,
-            in_reply_to=self.inbound_id,
-            project_id=e.project_id,
-            task_id=e.task_id,
-        )
-        self.replies += 1
-
-    def _project(self, project_id: int) -> Project:
-        project = self.session.get(Project, project_id)
-        if project is None or project.headmaster_id != self.person.id:
-            raise LookupError(f"project {project_id} is not this headmaster's")
-        return project
-
-    def _task(self, task_id: int) -> Task:
-        task = self.session.get(Task, task_id)
-        if task is None:
-            raise LookupError(f"no task {task_id}")
-        self._project(task.project_id)
-        return task
-
-    def _StartProject(self, e: fx.StartProject) -> None:
-        project = self._project(e.project_id)
-        project.status = PROJECT_STARTED
-        project.started_at = self.now
-        project.last_reply_at = self.now
-
-    def _DeferInvitation(self, e: fx.DeferInvitation) -> None:
-        project = self._project(e.project_id)
-        project.deferred_at = self.now
-        project.last_reply_at = self.now
-
-    def _SetTaskStatus(self, e: fx.SetTaskStatus) -> None:
-        task = self._task(e.task_id)
-        task.status = e.status
-        task.status_changed_at = self.now
-        if e.status == TASK_COMPLETED:
-            task.completed_at = self.now
-        self.session.add(TaskEvent(task_id=task.id, at=self.now, status=e.status, note=e.note,
-                                   inbound_id=self.inbound_id))
-        project = self._project(task.project_id)
-        if project.status == PROJECT_STARTED:
-            project.status = PROJECT_IN_PROGRESS
-        project.last_reply_at = self.now
-
-    def _MarkPrompted(self, e: fx.MarkPrompted) -> None:
-        self._task(e.task_id).prompted_at = self.now
-
-    def _RequestHelp(self, e: fx.RequestHelp) -> None:
-        task = self._task(e.task_id)
-        task.help_requested_at = self.now
-        text = e.text.strip()
-        if text:
-            task.remarks = f"{task.remarks}\n{text}" if task.remarks else text
-        self.session.add(TaskEvent(task_id=task.id, at=self.now, status="help", note=text,
-                                   inbound_id=self.inbound_id))
-        self._project(task.project_id).last_reply_at = self.now
-
-    def _AttachEvidence(self, e: fx.AttachEvidence) -> None:
-        task = self._task(e.task_id)
-        inbound = self.session.get(InboundMessage, e.inbound_id)
-        item = (inbound.media[e.media_index] if inbound and e.media_index < len(inbound.media)
-                else {})
-        stored = bool(item.get("path"))  # the simulator stores uploads itself
-        self.session.add(
-            Evidence(
-                task_id=task.id,
-                inbound_id=inbound.id if inbound else None,
-                kind=e.kind,
-                source_url=item.get("url"),
-                content_type=item.get("content_type"),
-                size=item.get("size"),
-                sha256=item.get("sha256"),
-                path=item.get("path"),
-                caption=e.caption,
-                status="stored" if stored else "pending",
-                created_at=self.now,
-            )
-        )
-        self._project(task.project_id).last_reply_at = self.now
-
-    def _AddTask(self, e: fx.AddTask) -> None:
-        project = self._project(e.project_id)
-        task = Task(
-            project_id=project.id,
-            position=store.next_task_position(self.session, project.id),
-            origin="own",
-            own_title=e.title,
-            mandatory=False,  # the headmaster's own task never holds back the celebration
-            evidence="none",
-            due_on=self.today,
-            status_changed_at=self.now,
-        )
-        self.session.add(task)
-        self.session.flush()
-        self.session.add(TaskEvent(task_id=task.id, at=self.now, status="added", note=e.title,
-                                   inbound_id=self.inbound_id))
-
-    def _CompleteProject(self, e: fx.CompleteProject) -> None:
-        project = self._project(e.project_id)
-        project.status = PROJECT_SUBMITTED
-        project.completed_at = self.now
-
-    def _SaveStory(self, e: fx.SaveStory) -> None:
-        self._project(e.project_id).story = e.text
-
-    def _OptOut(self, e: fx.OptOut) -> None:
-        self.person.opted_out_at = self.now
-
-    def _OptIn(self, e: fx.OptIn) -> None:
-        self.person.opted_out_at = None
+def _batches(items: Sequence[tuple[int, Event]], size: int) -> Iterator[list[tuple[int, Event]]]:
+    """Batches in which each person appears once, so every step sees the state the last left."""
+    pending = list(items)
+    while pending:
+        batch: list[tuple[int, Event]] = []
+        seen: set[int] = set()
+        later: list[tuple[int, Event]] = []
+        for item in pending:
+            if item[0] in seen or len(batch) >= size:
+                later.append(item)
+            else:
+                seen.add(item[0])
+                batch.append(item)
+        yield batch
+        pending = later

@@ -123,6 +123,24 @@ SIMPLE = {
         "Sorry, I could not receive your file for task %(position)s. Please send it again."
     ),
     "evidence.is_it_done": _("Is task %(position)s done? Reply with a number:"),
+    "task.reminder": _(
+        "A gentle reminder about task %(position)s, “%(title)s”. How is it going? "
+        "Reply with a number:"
+    ),
+    "task.postponed": _(
+        "All right. I will ask about task %(position)s again on %(date)s."
+    ),
+    "paused": _(
+        "Reminders are paused until %(date)s. Send any message to turn them back on."
+    ),
+    "project.lapsed": _(
+        "“%(title)s” has been quiet for a while (%(done)s of %(total)s tasks done), so we have "
+        "paused it. Reply to this message at any time to pick it up again."
+    ),
+    "project.reopened": _("Welcome back! “%(title)s” is running again."),
+    "invitation.reminder": _(
+        "Namaste %(name)s! A reminder: your school is invited to “%(title)s”. Shall we start?"
+    ),
     "unregistered": _(
         "Namaste! This number is not registered with Kadam. Please ask your block education "
         "officer to add your school and phone number to the Kadam roster."

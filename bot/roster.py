@@ -34,7 +34,7 @@ REQUIRED_COLUMNS = tuple(
 )
 OPTIONAL_COLUMNS = ("channel", "second_language", "state", "timezone")
 ROLES = ("headmaster", "beo", "state")
-CHANNELS = ("whatsapp", "sms")
+CHANNELS = ("whatsapp", "sms", "whatsapp-only")
 # Smaller files import in a blink; a progress bar there would only be noise.
 PROGRESS_ABOVE_ROWS = 1000
 
@@ -287,7 +287,9 @@ def schools_and_people(valid: Iterable[RosterRow]) -> tuple[list[RosterSchool], 
                 school_code=row.school_code if is_headmaster else None,
                 district=row.district,
                 block=row.block,
-                channel=row.channel,
+                # "whatsapp-only": WhatsApp, and never the SMS fallback.
+                channel="whatsapp" if row.channel == "whatsapp-only" else row.channel,
+                sms_allowed=row.channel != "whatsapp-only",
             )
         )
         if is_headmaster:

@@ -83,6 +83,49 @@ class SaveStory:
 
 
 @dataclass(frozen=True)
+class InvitationSent:
+    """The invitation went out (again: the one reminder for an unanswered invitation)."""
+
+    project_id: int
+    again: bool = False
+
+
+@dataclass(frozen=True)
+class MarkReminded:
+    task_id: int
+
+
+@dataclass(frozen=True)
+class PostponeTask:
+    """ "later" / "tomorrow": ask about the task again after `days`."""
+
+    task_id: int
+    days: int = 1
+
+
+@dataclass(frozen=True)
+class Pause:
+    """No reminders for `days`; anything the headmaster sends resumes them."""
+
+    days: int = 7
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class LapseProject:
+    project_id: int
+
+
+@dataclass(frozen=True)
+class ReopenProject:
+    project_id: int
+
+
+@dataclass(frozen=True)
 class OptOut:
     pass
 
@@ -103,6 +146,13 @@ Effect = (
     | AddTask
     | CompleteProject
     | SaveStory
+    | InvitationSent
+    | MarkReminded
+    | PostponeTask
+    | Pause
+    | Resume
+    | LapseProject
+    | ReopenProject
     | OptOut
     | OptIn
 )

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Invitation:
-    """Trigger: a campaign invites this headmaster to a project."""
+    """Trigger: a campaign invites this headmaster to a project (`again`: a reminder)."""
 
     project_id: int
+    again: bool = False
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,21 @@ class TaskDue:
 
     project_id: int
     task_id: int
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """Trigger: a task the bot asked about has had no answer for a while."""
+
+    project_id: int
+    task_id: int
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """Trigger: a running project's core tasks are long overdue."""
+
+    project_id: int
 
 
 @dataclass(frozen=True)
@@ -38,5 +54,5 @@ class Message:
     media: tuple[Media, ...] = field(default_factory=tuple)
 
 
-Trigger = Invitation | TaskDue
-Event = Invitation | TaskDue | Message
+Trigger = Invitation | TaskDue | Reminder | Lapse
+Event = Invitation | TaskDue | Reminder | Lapse | Message

@@ -26,12 +26,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import effects as fx
-from flows.events import Event, Invitation, Media, Message, TaskDue
+from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
 from flows.intents import Intent, Name, parse
-from flows.views import COMPLETED, IN_PROGRESS, INVITED, SKIPPED, ProjectView, Snapshot, TaskView
+from flows.views import (
+    COMPLETED,
+    IN_PROGRESS,
+    INVITED,
+    RUNNING,
+    SKIPPED,
+    ProjectView,
+    Snapshot,
+    TaskView,
+)
 
 ACCEPTED_MEDIA = ("image/", "audio/", "video/", "application/pdf", "application/msword",
                   "application/vnd.openxmlformats-officedocument", "application/vnd.ms-")
+PAUSE_WORDS = {"pause", "ruko", "thoda ruko", "रुको", "रुकें", "थोड़ा रुको", "विराम", "vishram",
+               "thamb", "थांब", "pauser", "subiza", "simama"}
+POSTPONE_DAYS = 1
+PAUSE_DAYS = 7
 DETAIL_WORDS = {"details", "detail", "more", "info", "vivran", "jankari", "विवरण", "जानकारी",
                 "माहिती", "mahiti", "ibisobanuro", "maelezo", "détails"}
 
@@ -75,23 +88,29 @@ class Step:
 def step(snapshot: Snapshot, state: State, event: Event, now: dt.datetime) -> Step:
     """Handle one trigger or message; `now` is passed in because flows never read the clock."""
     if isinstance(event, Invitation):
-        return _invite(snapshot, state, event.project_id)
+        return _invite(snapshot, state, event.project_id, event.again)
     if isinstance(event, TaskDue):
         return _task_due(snapshot, state, event)
+    if isinstance(event, Reminder):
+        return _reminder(snapshot, state, event)
+    if isinstance(event, Lapse):
+        return _lapse(snapshot, state, event)
     return _message(snapshot, state, event)
 
 
 # --- triggers -------------------------------------------------------------------------------
 
 
-def _invite(snapshot: Snapshot, state: State, project_id: int) -> Step:
-    """Sends the invitation and waits for yes / not now / details."""
+def _invite(snapshot: Snapshot, state: State, project_id: int, again: bool = False) -> Step:
+    """Sends the invitation (or its one reminder) and waits for yes / not now / details."""
     project = snapshot.project(project_id)
     out = Step(state)
     if snapshot.opted_out or project is None or project.status != INVITED:
         return out
     out.state = state.with_("invited", project_id=project_id)
-    return out.say("invitation", INVITE_OPTIONS, **_project_params(snapshot, project))
+    out.do(fx.InvitationSent(project_id, again))
+    key = "invitation.reminder" if again else "invitation"
+    return out.say(key, INVITE_OPTIONS, **_project_params(snapshot, project))
 
 
 def _task_due(snapshot: Snapshot, state: State, event: TaskDue) -> Step:
@@ -103,6 +122,32 @@ def _task_due(snapshot: Snapshot, state: State, event: TaskDue) -> Step:
     if project.status == INVITED:
         return Step(state)
     return _prompt(Step(state), project, task)
+
+
+def _reminder(snapshot: Snapshot, state: State, event: Reminder) -> Step:
+    """Nudges about a task the bot asked about and heard nothing on."""
+    project = snapshot.project(event.project_id)
+    task = project.task(event.task_id) if project else None
+    if snapshot.opted_out or project is None or task is None or not task.is_open:
+        return Step(state)
+    if project.status not in RUNNING:
+        return Step(state)
+    out = Step(state.with_("task", project_id=project.id, task_id=task.id, photo=None))
+    out.do(fx.MarkReminded(task.id))
+    return out.say("task.reminder", _task_options(task), project_id=project.id, task_id=task.id,
+                   position=task.position, title=task.title, project_title=project.title)
+
+
+def _lapse(snapshot: Snapshot, state: State, event: Lapse) -> Step:
+    """Pauses a long-overdue project and says how to pick it up again."""
+    project = snapshot.project(event.project_id)
+    if project is None or project.status not in RUNNING:
+        return Step(state)
+    out = Step(state).do(fx.LapseProject(project.id))
+    if snapshot.opted_out:
+        return out
+    return out.say("project.lapsed", project_id=project.id, title=project.title,
+                   done=project.done_count, total=len(project.tasks))
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -121,14 +166,43 @@ def _message(snapshot: Snapshot, state: State, msg: Message) -> Step:
     if intent.name == Name.STOP:
         out.state = State()
         return out.do(fx.OptOut()).say("opted_out")
+    if _says_pause(msg.text):
+        until = snapshot.today + dt.timedelta(days=PAUSE_DAYS)
+        return out.do(fx.Pause(PAUSE_DAYS)).say("paused", date=until)
+    if snapshot.paused:
+        out.do(fx.Resume())  # anything from the headmaster turns reminders back on
+    if snapshot.lapsed:
+        return _reopen(out, snapshot, state, msg, intent)
+    return _respond(out, snapshot, state, msg, intent)
+
+
+def _respond(out: Step, snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step:
+    """Everything after the person-level words (stop, pause): evidence, answers, commands."""
+    answer: Step | None = None
     if msg.media:
-        return _media(snapshot, state, msg, intent)
-    handler = WAITING.get(state.name)
-    if handler is not None:
-        handled = handler(snapshot, state, msg, intent)
-        if handled is not None:
-            return handled
-    return _command(snapshot, state, msg, intent)
+        answer = _media(snapshot, state, msg, intent)
+    elif (handler := WAITING.get(state.name)) is not None:
+        answer = handler(snapshot, state, msg, intent)
+    if answer is None:
+        answer = _command(snapshot, state, msg, intent)
+    out.state = answer.state
+    out.effects.extend(answer.effects)
+    return out
+
+
+def _reopen(out: Step, snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step:
+    """A reply to a lapsed project picks it up again, then is answered as usual."""
+    reopened = []
+    for project in snapshot.lapsed:
+        out.do(fx.ReopenProject(project.id))
+        out.say("project.reopened", project_id=project.id, title=project.title)
+        reopened.append(replace(project, status=IN_PROGRESS))
+    by_id = {p.id: p for p in reopened}
+    snapshot = replace(snapshot, projects=tuple(by_id.get(p.id, p) for p in snapshot.projects))
+    understood = intent.name not in (Name.UNKNOWN, Name.MENU, Name.YES, Name.START)
+    if understood or msg.media or intent.number is not None:
+        return _respond(out, snapshot, state, msg, intent)
+    return _advance(out, snapshot, reopened[0], after=0)
 
 
 def _on_invitation(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
@@ -183,6 +257,12 @@ def _on_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
     if state.context.get("photo") and intent.name in (Name.NO, Name.SKIP, Name.LATER):
         out = Step(state.with_("idle", photo=None))
         return _advance(out, snapshot, project, after=task.position)
+    if intent.name == Name.LATER:
+        out = Step(state.with_("idle"))
+        out.do(fx.PostponeTask(task.id, POSTPONE_DAYS))
+        return out.say("task.postponed", project_id=project.id, task_id=task.id,
+                       position=task.position, title=task.title,
+                       date=snapshot.today + dt.timedelta(days=POSTPONE_DAYS))
     choice = _option(intent, _task_options(task))
     action = choice or _STATUS_INTENTS.get(intent.name)
     if action is None:
@@ -542,6 +622,11 @@ def _option(intent: Intent, options: tuple[str, ...]) -> str | None:
         if 1 <= intent.number <= len(options) and len(intent.text.split()) == 1:
             return options[intent.number - 1]
     return None
+
+
+def _says_pause(text: str) -> bool:
+    words = " ".join(text.casefold().replace("!", " ").replace(".", " ").split())
+    return words in PAUSE_WORDS or words in {f"{w} reminders" for w in PAUSE_WORDS}
 
 
 def _says_details(text: str) -> bool:

@@ -91,6 +91,7 @@ class Snapshot:
     language: str = "en"
     opted_out: bool = False
     today: dt.date = dt.date(2026, 1, 1)  # the school's local date, computed by the engine
+    paused: bool = False
     projects: tuple[ProjectView, ...] = ()
 
     def project(self, project_id: int | None) -> ProjectView | None:
@@ -103,3 +104,7 @@ class Snapshot:
     @property
     def invited(self) -> tuple[ProjectView, ...]:
         return tuple(p for p in self.projects if p.status == INVITED)
+
+    @property
+    def lapsed(self) -> tuple[ProjectView, ...]:
+        return tuple(p for p in self.projects if p.status == LAPSED)

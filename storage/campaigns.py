@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -47,6 +48,7 @@ from storage.models import (
     TemplateTask,
     UTCDateTime,
 )
+from storage.schedule import Pace
 from storage.templates import latest
 
 AUDIENCE_KINDS = ("all", "district", "block", "school")
@@ -148,8 +150,13 @@ def launch(
     start_date: dt.date | None = None,
     name: str | None = None,
     now: dt.datetime | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> LaunchReport:
-    """Creates a campaign on the latest version of template `slug` and invites its audience."""
+    """Creates a campaign on the latest version of template `slug` and invites its audience.
+
+    `settings` (send_time, reminder_after_days, max_reminders, lapse_after_days) override the
+    template's; the result is fixed on the campaign so its pace never shifts under it.
+    """
     specs = _parse_all(audience_specs)
     now = now or dt.datetime.now(dt.UTC)
     start_date = start_date or today()
@@ -158,12 +165,16 @@ def launch(
         if template is None:
             raise CampaignError(f"no template {slug!r} is loaded (kadam template load FILE)")
         title = template.title.get("en") or next(iter(template.title.values()), slug)
+        try:
+            pace = Pace.from_settings((template.document or {}).get("settings"), settings)
+        except (TypeError, ValueError) as error:
+            raise CampaignError(f"bad campaign setting: {error}") from error
         campaign = Campaign(
             template_id=template.id,
             name=name or f"{title} {start_date.isoformat()}",
             audience=[],
             start_date=start_date,
-            settings={},
+            settings=pace.as_settings(),
             created_at=now,
         )
         session.add(campaign)
@@ -228,6 +239,7 @@ def add_schools(
         session, campaign.id, in_audience & ~in_campaign, now
     )
     _insert_tasks(session, template, campaign.start_date, new_projects)
+    _set_invitation_reminders(session, new_projects, Pace.from_settings(campaign.settings), now)
     report.headmasters_invited = _queue_invitations(session, new_projects, now)
     _wait_for_answers(session, new_projects, now)
     report.skipped[OPTED_OUT] = _skipped(
@@ -285,7 +297,8 @@ def _insert_tasks(
     session: Session, template: Template, start_date: dt.date, new_projects: Condition
 ) -> None:
     """Copies the template's tasks into every new project; due dates are worked out here
-    (a template has a handful of tasks) and handed to SQL as a CASE on the template task."""
+    (a template has a handful of tasks) and handed to SQL as a CASE on the template task.
+    Prompt times are set when the headmaster accepts (see bot/engine.py)."""
     if not template.tasks:
         return
     due_on = case(
@@ -318,6 +331,17 @@ def _insert_tasks(
         "status",
     ]
     session.execute(_insert(session, Task).from_select(columns, rows))
+
+
+def _set_invitation_reminders(
+    session: Session, new_projects: Condition, pace: Pace, now: dt.datetime
+) -> None:
+    """An invitation nobody answers is sent once more, after a few days."""
+    session.execute(
+        update(Project).where(new_projects)
+        .values(invitation_reminder_at=now + dt.timedelta(days=pace.invitation_resend_after_days))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _queue_invitations(session: Session, new_projects: Condition, now: dt.datetime) -> int:

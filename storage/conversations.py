@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from flows.views import ProjectView, Snapshot, TaskView
 from storage.models import (
     PROJECT_ACTIVE,
+    PROJECT_LAPSED,
     PROJECT_SUBMITTED,
     Campaign,
     Conversation,
@@ -58,25 +58,40 @@ def lock_conversation(session: Session, person_id: int) -> Conversation:
     return conversation
 
 
-def local_today(person: Person, now: dt.datetime, default_tz: str) -> dt.date:
-    tz = (person.school.timezone if person.school else None) or default_tz
-    return now.astimezone(ZoneInfo(tz)).date()
+def lock_conversations(session: Session, person_ids: list[int]) -> dict[int, Conversation]:
+    """`lock_conversation` for a batch, in person order so two batches cannot deadlock."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = _now()
+    session.execute(
+        insert(Conversation).on_conflict_do_nothing(index_elements=["person_id"]),
+        [{"person_id": i, "state": "idle", "context": {}, "updated_at": now}
+         for i in person_ids],
+    )
+    query = (select(Conversation).where(Conversation.person_id.in_(person_ids))
+             .order_by(Conversation.person_id))
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    rows = session.scalars(query.execution_options(populate_existing=True))
+    return {c.person_id: c for c in rows}
 
 
-def snapshot(session: Session, person: Person, today: dt.date) -> Snapshot:
+def snapshot(session: Session, person: Person, today: dt.date,
+             now: dt.datetime | None = None) -> Snapshot:
     """The person and the projects they can talk about, with every task's status."""
-    return snapshots(session, [person], {person.id: today})[person.id]
+    return snapshots(session, [person], {person.id: today}, now)[person.id]
 
 
-def snapshots(session: Session, persons: list[Person], today: dict[int, dt.date]
-              ) -> dict[int, Snapshot]:
+def snapshots(session: Session, persons: list[Person], today: dict[int, dt.date],
+              now: dt.datetime | None = None) -> dict[int, Snapshot]:
     """Snapshots for many people in a handful of queries (the clock triggers thousands)."""
     ids = [p.id for p in persons]
-    recent = _now() - RECENTLY_COMPLETED
+    now = now or _now()
+    recent = now - RECENTLY_COMPLETED
     projects = list(session.scalars(
         select(Project)
         .where(Project.headmaster_id.in_(ids))
-        .where(Project.status.in_(PROJECT_ACTIVE)
+        .where(Project.status.in_((*PROJECT_ACTIVE, PROJECT_LAPSED))
                | ((Project.status == PROJECT_SUBMITTED) & (Project.completed_at > recent)))
         .order_by(Project.id)
     ))
@@ -91,6 +106,7 @@ def snapshots(session: Session, persons: list[Person], today: dict[int, dt.date]
             language=person.language,
             opted_out=person.opted_out_at is not None,
             today=today[person.id],
+            paused=person.paused_until is not None and person.paused_until > now,
             projects=tuple(by_person[person.id]),
         )
         for person in persons

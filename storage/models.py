@@ -100,8 +100,12 @@ class Person(Base):
     district: Mapped[str] = mapped_column(String(128), default="")
     block: Mapped[str] = mapped_column(String(128), default="")
     channel: Mapped[str] = mapped_column(String(16), default="whatsapp")  # whatsapp | sms
+    # Every mobile takes SMS, so a WhatsApp user may get SMS when WhatsApp cannot carry a
+    # message; the roster's channel "whatsapp-only" turns that off.
+    sms_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     opted_out_at: Mapped[dt.datetime | None]
     last_inbound_at: Mapped[dt.datetime | None]
+    paused_until: Mapped[dt.datetime | None]  # "pause": no reminders until then
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -177,6 +181,11 @@ class Project(Base):
     started_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
     lapsed_at: Mapped[dt.datetime | None]
+    # Due times the clock polls (null: nothing pending): when an unanswered invitation is sent
+    # once more, and when a running project lapses if its core tasks are still open.
+    invitation_reminder_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    lapse_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    invitation_resent_at: Mapped[dt.datetime | None]
     story: Mapped[str | None] = mapped_column(Text)
     last_reply_at: Mapped[dt.datetime | None]
 
@@ -204,6 +213,12 @@ class Task(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), default=TASK_NOT_STARTED)
     status_changed_at: Mapped[dt.datetime | None]
+    # Due times the clock polls (null: nothing pending): when to ask about the task, and when
+    # to nudge next. They are filled when the project starts and cleared once acted on, so the
+    # clock's index scans only ever cover work that is really pending.
+    prompt_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     prompted_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
     help_requested_at: Mapped[dt.datetime | None]
@@ -244,6 +259,7 @@ class Evidence(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|stored|rejected
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     task: Mapped[Task] = relationship()
@@ -315,6 +331,8 @@ class Outbox(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    # A copy queued after WhatsApp refused the original (error 63016): template or SMS only.
+    fallback_of: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -322,3 +340,13 @@ class Outbox(Base):
     status_at: Mapped[dt.datetime | None]
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class ClockLease(Base):
+    """Which clock process is active, for SQLite (PostgreSQL uses an advisory lock)."""
+
+    __tablename__ = "clock_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime]

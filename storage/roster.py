@@ -50,6 +50,7 @@ class RosterPerson:
     district: str = ""
     block: str = ""
     channel: str = "whatsapp"
+    sms_allowed: bool = True
 
 
 @dataclass
@@ -136,7 +137,8 @@ def _person_upsert(insert: Any) -> Any:
     # created_at, opted_out_at and last_inbound_at are left alone: re-importing a roster must
     # never re-subscribe someone who opted out.
     columns = tuple(
-        "name role language second_language school_id district block channel updated_at".split()
+        "name role language second_language school_id district block channel sms_allowed"
+        " updated_at".split()
     )
     return stmt.on_conflict_do_update(
         index_elements=[Person.phone], set_={name: stmt.excluded[name] for name in columns}

@@ -124,7 +124,8 @@ TITLE = {"en": "Retell the Tale"}  # Latin on purpose: Devanagari must come from
 TASK = {"en": "Meet your teachers"}
 OBJECTIVE = {"en": "Every child retells a story."}
 SIMPLE_VALUES = {"name": "Sunita", "title": TITLE, "position": 3, "number": 9,
-                 "content_type": "application/zip", "limit_mb": 16}
+                 "content_type": "application/zip", "limit_mb": 16, "done": 2, "total": 7,
+                 "date": dt.date(2026, 12, 3)}
 TASKS = [{"position": n, "title": TASK, "status": status, "mandatory": n < 3}
          for n, status in enumerate(messages.TASK_STATUS, start=1)]
 SAMPLES: list[tuple[str, dict]] = [
@@ -134,7 +135,8 @@ SAMPLES: list[tuple[str, dict]] = [
                             "tasks": [{"position": 1, "title": TASK}]}),
     ("invitation.accepted", {"title": TITLE, "tasks_total": 7}),
     *[("task.prompt", {"position": 2, "total": 7, "title": TASK, "photo": photo,
-                       "project_title": TITLE}) for photo in (False, True)],
+                       "description": description, "project_title": TITLE})
+      for photo in (False, True) for description in ({}, {"en": "Keep it short."})],
     ("task.done", {"position": 2, "title": TASK, "done": 2, "total": 7}),
     ("task.next_on", {"position": 3, "title": TASK, "date": dt.date(2026, 12, 3)}),
     ("task.next_on", {"position": 3, "title": TASK, "date": "2026-12-03"}),

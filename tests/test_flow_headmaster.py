@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from flows import effects as fx
+from flows.events import Invitation
 from tests.transcript import World, project
 
 
@@ -234,3 +237,55 @@ def test_new_invitation_while_a_task_is_in_hand():
     assert world.say("haan") == ["invitation.accepted", "task.prompt"]  # "yes" accepts
     assert world.project(2).status == "started"
     assert world.task(1, 2).status == "not_started"
+
+
+# --- the pace: reminders, later, pause, lapse ---------------------------------------------------
+
+
+def test_reminder_nudges_the_open_task_and_numbers_still_answer_it():
+    world = World([project(n=3, status="started")])
+    world.due(1, 101)
+    assert world.remind(1, 101) == ["task.reminder"]
+    assert world.effects(fx.MarkReminded)[0].task_id == 101
+    assert world.last().options[0] == "option.done"
+    assert world.say("1") == ["task.done", "task.prompt"]
+    # nothing to nudge about a task that is done, or for someone who opted out
+    assert world.remind(1, 101) == []
+    world.say("stop")
+    assert world.remind(1, 102) == []
+
+
+@pytest.mark.parametrize("reply", ["later", "kal", "tomorrow", "बाद में", "udya"])
+def test_later_moves_the_task_a_day(reply):
+    world = accepted_world(n=3)
+    assert world.say(reply) == ["task.postponed"]
+    postponed = world.effects(fx.PostponeTask)[0]
+    assert (postponed.task_id, postponed.days) == (101, 1)
+    assert world.last().params["date"] == world.today + dt.timedelta(days=1)
+
+
+def test_pause_stops_reminders_and_anything_resumes_them():
+    world = accepted_world(n=3)
+    assert world.say("pause") == ["paused"]
+    assert world.paused and world.effects(fx.Pause)[0].days == 7
+    assert world.say("status") == ["status"]
+    assert not world.paused
+
+
+def test_a_lapsed_project_is_reopened_by_any_reply():
+    world = accepted_world(n=3)
+    assert world.lapse(1) == ["project.lapsed"]
+    assert world.project(1).status == "lapsed"
+    assert world.say("sorry, I was busy") == ["project.reopened", "task.prompt"]
+    assert world.project(1).status == "in_progress"
+    world.lapse(1)
+    assert world.say("task 2 done") == ["project.reopened", "task.done"]
+    assert world.task(1, 2).status == "completed"
+
+
+def test_invitation_reminder():
+    world = World([project()])
+    world.invite(1)
+    assert world._turn(Invitation(1, again=True)) == ["invitation.reminder"]
+    assert world.effects(fx.InvitationSent)[-1].again
+    assert world.say("yes")[0] == "invitation.accepted"

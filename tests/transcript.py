@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import effects as fx
-from flows.events import Event, Invitation, Media, Message, TaskDue
+from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
 from flows.headmaster import State, step
 from flows.views import ProjectView, Snapshot, TaskView
 
@@ -43,6 +43,7 @@ class World:
     projects: list[ProjectView]
     name: str = "Sunita"
     opted_out: bool = False
+    paused: bool = False
     today: dt.date = TODAY
     state_json: str = field(default_factory=lambda: State().to_json())
     sent: list[fx.Reply] = field(default_factory=list)
@@ -66,8 +67,15 @@ class World:
     def due(self, project_id: int, task_id: int) -> list[str]:
         return self._turn(TaskDue(project_id, task_id))
 
+    def remind(self, project_id: int, task_id: int) -> list[str]:
+        return self._turn(Reminder(project_id, task_id))
+
+    def lapse(self, project_id: int) -> list[str]:
+        return self._turn(Lapse(project_id))
+
     def _turn(self, event: Event) -> list[str]:
-        snap = Snapshot(1, self.name, "en", self.opted_out, self.today, tuple(self.projects))
+        snap = Snapshot(person_id=1, name=self.name, language="en", opted_out=self.opted_out,
+                        today=self.today, paused=self.paused, projects=tuple(self.projects))
         result = step(snap, State.from_json(self.state_json), event, NOW)
         self.state_json = result.state.to_json()  # persistence is exercised on every turn
         replies = []
@@ -121,6 +129,14 @@ class World:
                 self._update(pid, status="submitted")
             case fx.SaveStory(project_id=pid, text=text):
                 self.stories[pid] = text
+            case fx.LapseProject(project_id=pid):
+                self._update(pid, status="lapsed")
+            case fx.ReopenProject(project_id=pid):
+                self._update(pid, status="in_progress")
+            case fx.Pause():
+                self.paused = True
+            case fx.Resume():
+                self.paused = False
             case fx.OptOut():
                 self.opted_out = True
             case fx.OptIn():

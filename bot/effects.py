@@ -1,0 +1,322 @@
+"""Applying a flow step's effects to the database, in the order the flow gave them.
+
+The flow decides; this module records. Scheduling effects (a prompt, a reminder, "later",
+a lapse) turn into due times in the school's time zone, using the campaign's pace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from flows import effects as fx
+from storage import conversations as store
+from storage.models import (
+    PROJECT_IN_PROGRESS,
+    PROJECT_LAPSED,
+    PROJECT_STARTED,
+    PROJECT_SUBMITTED,
+    TASK_COMPLETED,
+    TASK_IN_PROGRESS,
+    TASK_NOT_STARTED,
+    Campaign,
+    Evidence,
+    InboundMessage,
+    Person,
+    Project,
+    School,
+    Task,
+    TaskEvent,
+)
+from storage.schedule import Pace, QuietHours, at_local, local_date
+
+OPEN = (TASK_NOT_STARTED, TASK_IN_PROGRESS)
+
+
+class Schedules:
+    """The pace and time zone of each project, loaded once per transaction."""
+
+    def __init__(self, session: Session, default_timezone: str, quiet: QuietHours):
+        self.session = session
+        self.default_timezone = default_timezone
+        self.quiet = quiet
+        self._projects: dict[int, tuple[Pace, str]] = {}
+
+    def preload(self, project_ids: list[int]) -> None:
+        missing = [i for i in project_ids if i not in self._projects]
+        if not missing:
+            return
+        rows = self.session.execute(
+            select(Project.id, Campaign.settings, School.timezone)
+            .join(Campaign, Campaign.id == Project.campaign_id)
+            .join(School, School.id == Project.school_id)
+            .where(Project.id.in_(missing))
+        )
+        for project_id, settings, timezone in rows:
+            self._projects[project_id] = (Pace.from_settings(settings),
+                                          timezone or self.default_timezone)
+
+    def of(self, project_id: int) -> tuple[Pace, str]:
+        if project_id not in self._projects:
+            self.preload([project_id])
+        return self._projects.get(project_id, (Pace(), self.default_timezone))
+
+    def timezone_of(self, person: Person) -> str:
+        return (person.school.timezone if person.school else None) or self.default_timezone
+
+    def local_date(self, person: Person, now: dt.datetime) -> dt.date:
+        return local_date(now, self.timezone_of(person))
+
+
+class Applier:
+    """Turns one step's effects into rows."""
+
+    def __init__(self, session: Session, person: Person, now: dt.datetime,
+                 inbound_id: int | None, today: dt.date, schedules: Schedules):
+        self.session = session
+        self.person = person
+        self.now = now
+        self.inbound_id = inbound_id
+        self.today = today
+        self.schedules = schedules
+        self.replies = 0
+
+    def apply(self, effect: fx.Effect) -> None:
+        getattr(self, "_" + type(effect).__name__)(effect)
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    def _project(self, project_id: int) -> Project:
+        project = self.session.get(Project, project_id)
+        if project is None or project.headmaster_id != self.person.id:
+            raise LookupError(f"project {project_id} is not this headmaster's")
+        return project
+
+    def _task(self, task_id: int) -> Task:
+        task = self.session.get(Task, task_id)
+        if task is None:
+            raise LookupError(f"no task {task_id}")
+        self._project(task.project_id)
+        return task
+
+    def _at_send_time(self, project_id: int, days_from_today: int) -> dt.datetime:
+        pace, timezone = self.schedules.of(project_id)
+        day = local_date(self.now, timezone) + dt.timedelta(days=days_from_today)
+        return at_local(day, pace.time_of_day(), timezone)
+
+    def _event(self, task: Task, status: str, note: str | None = None) -> None:
+        self.session.add(TaskEvent(task_id=task.id, at=self.now, status=status, note=note,
+                                   inbound_id=self.inbound_id))
+
+    def _answered(self, task: Task) -> None:
+        """Any answer on a task stops its reminders."""
+        task.next_reminder_at = None
+        self._project(task.project_id).last_reply_at = self.now
+
+    def _schedule_open_tasks(self, project: Project) -> None:
+        """Gives every open, not yet asked-about task its prompt time: its day, or today."""
+        pace, timezone = self.schedules.of(project.id)
+        today = local_date(self.now, timezone)
+        for task in self.session.scalars(select(Task).where(Task.project_id == project.id)):
+            if task.status in OPEN and task.prompted_at is None:
+                day = max(task.due_on or today, today)
+                task.prompt_at = at_local(day, pace.time_of_day(), timezone)
+
+    def _clear_due_times(self, project: Project) -> None:
+        """A finished or lapsed project has nothing pending: its tasks leave the clock's view."""
+        self.session.execute(
+            update(Task).where(Task.project_id == project.id)
+            .values(prompt_at=None, next_reminder_at=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        project.lapse_at = None
+
+    # --- effects ------------------------------------------------------------------------------
+
+    def _Reply(self, e: fx.Reply) -> None:
+        next_attempt = self.now
+        if self.inbound_id is None:
+            # Nothing scheduled goes out at night; a direct reply is never held.
+            next_attempt = self.schedules.quiet.next_allowed(
+                self.now, self.schedules.timezone_of(self.person))
+        row = store.queue_message(
+            self.session,
+            person_id=self.person.id,
+            phone=self.person.phone,
+            channel=self.person.channel,
+            key=e.key,
+            params=e.params,
+            options=e.options,
+            in_reply_to=self.inbound_id,
+            project_id=e.project_id,
+            task_id=e.task_id,
+        )
+        row.next_attempt_at = next_attempt
+        row.created_at = self.now
+        self.replies += 1
+
+    def _InvitationSent(self, e: fx.InvitationSent) -> None:
+        project = self._project(e.project_id)
+        project.invitation_reminder_at = None if e.again else project.invitation_reminder_at
+        if e.again:
+            project.invitation_resent_at = self.now
+        project.invited_at = project.invited_at or self.now
+
+    def _StartProject(self, e: fx.StartProject) -> None:
+        project = self._project(e.project_id)
+        project.status = PROJECT_STARTED
+        project.started_at = self.now
+        project.last_reply_at = self.now
+        project.invitation_reminder_at = None
+        self._schedule_open_tasks(project)
+        project.lapse_at = self._lapse_time(project)
+
+    def _lapse_time(self, project: Project) -> dt.datetime:
+        """`lapse_after_days` after the last core task's day (or from today, if later)."""
+        pace, timezone = self.schedules.of(project.id)
+        last_due = self.session.scalar(
+            select(Task.due_on).where(Task.project_id == project.id, Task.mandatory)
+            .order_by(Task.due_on.desc()).limit(1)
+        )
+        today = local_date(self.now, timezone)
+        day = max(last_due or today, today) + dt.timedelta(days=pace.lapse_after_days)
+        return at_local(day, pace.time_of_day(), timezone)
+
+    def _DeferInvitation(self, e: fx.DeferInvitation) -> None:
+        project = self._project(e.project_id)
+        project.deferred_at = self.now
+        project.last_reply_at = self.now
+        project.invitation_reminder_at = None  # "not now" is an answer
+
+    def _SetTaskStatus(self, e: fx.SetTaskStatus) -> None:
+        task = self._task(e.task_id)
+        task.status = e.status
+        task.status_changed_at = self.now
+        if e.status not in OPEN:
+            task.prompt_at = None
+        if e.status == TASK_COMPLETED:
+            task.completed_at = self.now
+        self._event(task, e.status, e.note)
+        self._answered(task)
+        project = self._project(task.project_id)
+        if project.status == PROJECT_STARTED:
+            project.status = PROJECT_IN_PROGRESS
+
+    def _MarkPrompted(self, e: fx.MarkPrompted) -> None:
+        task = self._task(e.task_id)
+        pace, _ = self.schedules.of(task.project_id)
+        # Reminders follow the conversation: a new prompt ends the nudges about earlier tasks.
+        self.session.execute(
+            update(Task).where(Task.project_id == task.project_id, Task.id != task.id,
+                               Task.next_reminder_at.is_not(None))
+            .values(next_reminder_at=None).execution_options(synchronize_session="fetch")
+        )
+        task.prompted_at = self.now
+        task.prompt_at = None
+        task.reminders_sent = 0
+        task.next_reminder_at = (self._at_send_time(task.project_id, pace.reminder_after_days)
+                                 if pace.max_reminders > 0 else None)
+
+    def _MarkReminded(self, e: fx.MarkReminded) -> None:
+        task = self._task(e.task_id)
+        pace, _ = self.schedules.of(task.project_id)
+        task.reminders_sent += 1
+        task.next_reminder_at = None
+        if task.reminders_sent < pace.max_reminders:
+            gap = pace.reminder_gap(task.reminders_sent).days
+            task.next_reminder_at = self._at_send_time(task.project_id, gap)
+
+    def _PostponeTask(self, e: fx.PostponeTask) -> None:
+        task = self._task(e.task_id)
+        task.prompt_at = self._at_send_time(task.project_id, e.days)
+        task.prompted_at = None
+        task.next_reminder_at = None
+        self._event(task, "postponed", f"{e.days} day(s)")
+        self._project(task.project_id).last_reply_at = self.now
+
+    def _Pause(self, e: fx.Pause) -> None:
+        self.person.paused_until = self.now + dt.timedelta(days=e.days)
+
+    def _Resume(self, e: fx.Resume) -> None:
+        self.person.paused_until = None
+
+    def _LapseProject(self, e: fx.LapseProject) -> None:
+        project = self._project(e.project_id)
+        project.status = PROJECT_LAPSED
+        project.lapsed_at = self.now
+        self._clear_due_times(project)
+
+    def _ReopenProject(self, e: fx.ReopenProject) -> None:
+        project = self._project(e.project_id)
+        project.status = PROJECT_IN_PROGRESS
+        project.last_reply_at = self.now
+        self._schedule_open_tasks(project)
+        pace, _ = self.schedules.of(project.id)
+        project.lapse_at = self._at_send_time(project.id, pace.lapse_after_days)
+
+    def _RequestHelp(self, e: fx.RequestHelp) -> None:
+        task = self._task(e.task_id)
+        task.help_requested_at = self.now
+        text = e.text.strip()
+        if text:
+            task.remarks = f"{task.remarks}\n{text}" if task.remarks else text
+        self._event(task, "help", text)
+        self._answered(task)
+
+    def _AttachEvidence(self, e: fx.AttachEvidence) -> None:
+        task = self._task(e.task_id)
+        inbound = self.session.get(InboundMessage, e.inbound_id)
+        media: list[dict[str, Any]] = inbound.media if inbound else []
+        item = media[e.media_index] if e.media_index < len(media) else {}
+        stored = bool(item.get("path"))  # the simulator stores uploads itself
+        self.session.add(
+            Evidence(
+                task_id=task.id,
+                inbound_id=inbound.id if inbound else None,
+                kind=e.kind,
+                source_url=item.get("url"),
+                content_type=item.get("content_type"),
+                size=item.get("size"),
+                sha256=item.get("sha256"),
+                path=item.get("path"),
+                caption=e.caption,
+                status="stored" if stored else "pending",
+                next_attempt_at=None if stored else self.now,
+                created_at=self.now,
+            )
+        )
+        self._answered(task)
+
+    def _AddTask(self, e: fx.AddTask) -> None:
+        project = self._project(e.project_id)
+        task = Task(
+            project_id=project.id,
+            position=store.next_task_position(self.session, project.id),
+            origin="own",
+            own_title=e.title,
+            mandatory=False,  # the headmaster's own task never holds back the celebration
+            evidence="none",
+            due_on=self.today,
+            status_changed_at=self.now,
+        )
+        self.session.add(task)
+        self.session.flush()
+        self._event(task, "added", e.title)
+
+    def _CompleteProject(self, e: fx.CompleteProject) -> None:
+        project = self._project(e.project_id)
+        project.status = PROJECT_SUBMITTED
+        project.completed_at = self.now
+        self._clear_due_times(project)
+
+    def _SaveStory(self, e: fx.SaveStory) -> None:
+        self._project(e.project_id).story = e.text
+
+    def _OptOut(self, e: fx.OptOut) -> None:
+        self.person.opted_out_at = self.now
+
+    def _OptIn(self, e: fx.OptIn) -> None:
+        self.person.opted_out_at = None
