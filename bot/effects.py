@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows import effects as fx
@@ -44,11 +44,21 @@ class Schedules:
         self.default_timezone = default_timezone
         self.quiet = quiet
         self._projects: dict[int, tuple[Pace, str]] = {}
+        self._tasks: dict[int, list[Task]] = {}
+        self._held: list[Project] = []
 
     def preload(self, project_ids: list[int]) -> None:
+        """Pace, time zone and task rows for many projects at once (the clock's batches)."""
         missing = [i for i in project_ids if i not in self._projects]
         if not missing:
             return
+        for project_id in missing:
+            self._tasks.setdefault(project_id, [])
+        for task in self.session.scalars(select(Task).where(Task.project_id.in_(missing))):
+            self._tasks[task.project_id].append(task)
+        # The session's identity map holds rows weakly: keep them, so the effects' lookups
+        # by id find them there instead of going back to the database one by one.
+        self._held.extend(self.session.scalars(select(Project).where(Project.id.in_(missing))))
         rows = self.session.execute(
             select(Project.id, Campaign.settings, School.timezone)
             .join(Campaign, Campaign.id == Project.campaign_id)
@@ -58,6 +68,17 @@ class Schedules:
         for project_id, settings, timezone in rows:
             self._projects[project_id] = (Pace.from_settings(settings),
                                           timezone or self.default_timezone)
+
+    def tasks_of(self, project_id: int) -> list[Task]:
+        """The project's task rows, from this session's identity map once loaded."""
+        if project_id not in self._tasks:
+            self._tasks[project_id] = list(
+                self.session.scalars(select(Task).where(Task.project_id == project_id))
+            )
+        return self._tasks[project_id]
+
+    def forget_tasks(self, project_id: int) -> None:
+        self._tasks.pop(project_id, None)
 
     def of(self, project_id: int) -> tuple[Pace, str]:
         if project_id not in self._projects:
@@ -120,18 +141,15 @@ class Applier:
         """Gives every open, not yet asked-about task its prompt time: its day, or today."""
         pace, timezone = self.schedules.of(project.id)
         today = local_date(self.now, timezone)
-        for task in self.session.scalars(select(Task).where(Task.project_id == project.id)):
+        for task in self.schedules.tasks_of(project.id):
             if task.status in OPEN and task.prompted_at is None:
                 day = max(task.due_on or today, today)
                 task.prompt_at = at_local(day, pace.time_of_day(), timezone)
 
     def _clear_due_times(self, project: Project) -> None:
         """A finished or lapsed project has nothing pending: its tasks leave the clock's view."""
-        self.session.execute(
-            update(Task).where(Task.project_id == project.id)
-            .values(prompt_at=None, next_reminder_at=None)
-            .execution_options(synchronize_session="fetch")
-        )
+        for task in self.schedules.tasks_of(project.id):
+            task.prompt_at = task.next_reminder_at = None
         project.lapse_at = None
 
     # --- effects ------------------------------------------------------------------------------
@@ -209,11 +227,9 @@ class Applier:
         task = self._task(e.task_id)
         pace, _ = self.schedules.of(task.project_id)
         # Reminders follow the conversation: a new prompt ends the nudges about earlier tasks.
-        self.session.execute(
-            update(Task).where(Task.project_id == task.project_id, Task.id != task.id,
-                               Task.next_reminder_at.is_not(None))
-            .values(next_reminder_at=None).execution_options(synchronize_session="fetch")
-        )
+        for other in self.schedules.tasks_of(task.project_id):
+            if other.id != task.id:
+                other.next_reminder_at = None
         task.prompted_at = self.now
         task.prompt_at = None
         task.reminders_sent = 0
@@ -304,6 +320,7 @@ class Applier:
         )
         self.session.add(task)
         self.session.flush()
+        self.schedules.forget_tasks(project.id)
         self._event(task, "added", e.title)
 
     def _CompleteProject(self, e: fx.CompleteProject) -> None:

@@ -28,7 +28,7 @@ from flows.headmaster import State, step
 from flows.views import Snapshot
 from storage import conversations as store
 from storage.db import Database
-from storage.models import Conversation, InboundMessage, Outbox, Person, Project, Task
+from storage.models import Conversation, InboundMessage, Outbox, Person, Project
 from storage.schedule import QuietHours
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,6 @@ class Engine:
             select(Project.id).where(Project.headmaster_id.in_(ids))
         ))
         schedules.preload(project_ids)
-        session.scalars(select(Task).where(Task.project_id.in_(project_ids))).all()
         present = [people[i] for i in ids if i in people]
         snapshots = store.snapshots(
             session, present, {p.id: schedules.local_date(p, now) for p in present}, now

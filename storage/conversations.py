@@ -119,12 +119,18 @@ def project_views(session: Session, projects: list[Project]) -> list[ProjectView
     ids = [p.id for p in projects]
     rows = session.execute(
         select(Task.id, Task.project_id, Task.position, Task.origin, Task.own_title,
-               Task.status, Task.mandatory, Task.evidence, Task.due_on,
-               TemplateTask.title, TemplateTask.description)
-        .outerjoin(TemplateTask, Task.template_task_id == TemplateTask.id)
+               Task.status, Task.mandatory, Task.evidence, Task.due_on, Task.template_task_id)
         .where(Task.project_id.in_(ids))
         .order_by(Task.project_id, Task.position)
     ).all()
+    # A template's texts are shared by every project on it: read them once, not per task.
+    wording = {
+        row.id: (row.title, row.description or {})
+        for row in session.execute(
+            select(TemplateTask.id, TemplateTask.title, TemplateTask.description)
+            .where(TemplateTask.id.in_({r.template_task_id for r in rows if r.template_task_id}))
+        )
+    }
     counts: dict[int, int] = dict(
         session.execute(  # type: ignore[arg-type]
             select(Evidence.task_id, func.count())
@@ -134,20 +140,22 @@ def project_views(session: Session, projects: list[Project]) -> list[ProjectView
         ).all()
     )
     tasks: dict[int, list[TaskView]] = defaultdict(list)
+    no_wording: tuple[dict[str, str], dict[str, str]] = ({}, {})
     for row in rows:
-        own = row.origin != "template" or not row.title
+        title, description = wording.get(row.template_task_id, no_wording)
+        own = row.origin != "template" or not title
         tasks[row.project_id].append(
             TaskView(
                 id=row.id,
                 position=row.position,
-                title={"*": row.own_title or ""} if own else row.title,
+                title={"*": row.own_title or ""} if own else title,
                 status=row.status,
                 mandatory=row.mandatory,
                 evidence=row.evidence,
                 evidence_count=counts.get(row.id, 0),
                 due_on=row.due_on,
                 origin=row.origin,
-                description=row.description or {},
+                description=description,
             )
         )
     templates = {
