@@ -19,16 +19,18 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from bot.batch import BatchTrigger
 from bot.config import Settings
 from bot.effects import Applier, Schedules
+from flows import effects as fx
 from flows.events import Event, Media, Message
 from flows.headmaster import State, step
 from flows.views import Snapshot
 from storage import conversations as store
 from storage.db import Database
-from storage.models import Conversation, InboundMessage, Outbox, Person, Project
+from storage.models import Conversation, InboundMessage, Outbox, Person
 from storage.schedule import QuietHours
 
 log = logging.getLogger(__name__)
@@ -133,33 +135,28 @@ class Engine:
 
     def _trigger_batch(self, session: Session, chunk: list[tuple[int, Event]],
                        now: dt.datetime) -> int:
-        ids = sorted({person_id for person_id, _ in chunk})
-        people = {
-            p.id: p
-            for p in session.scalars(
-                select(Person).options(selectinload(Person.school)).where(Person.id.in_(ids))
-            )
-        }
-        conversations = store.lock_conversations(session, ids)
+        batch = BatchTrigger(session, now, self.settings.timezone, self.quiet)
         schedules = Schedules(session, self.settings.timezone, self.quiet)
-        # One snapshot load for the batch; the ORM rows the effects touch come along with it,
-        # so applying effects reads nothing more.
-        project_ids = list(session.scalars(
-            select(Project.id).where(Project.headmaster_id.in_(ids))
-        ))
-        schedules.preload(project_ids)
-        present = [people[i] for i in ids if i in people]
-        snapshots = store.snapshots(
-            session, present, {p.id: schedules.local_date(p, now) for p in present}, now
-        )
-        replies = 0
-        for person_id, event in chunk:
-            person = people.get(person_id)
-            if person is None:
-                continue
-            replies += self._run(session, person, conversations[person_id], event, now, None,
-                                 schedules, snapshots[person_id])
-        return replies
+        slow: list[int] = []
+
+        def one_by_one(session: Session, person_id: int, event: Event,
+                       effects: list[fx.Effect], state: State) -> None:
+            """Effects the bulk writer does not know, applied as for an inbound message."""
+            person = session.get(Person, person_id)
+            conversation = session.get(Conversation, person_id)
+            assert person is not None and conversation is not None
+            applier = Applier(session, person, now, None, schedules.local_date(person, now),
+                              schedules)
+            for effect in effects:
+                applier.apply(effect)
+            conversation.state = state.name
+            conversation.context = store.jsonable(state.context)
+            conversation.updated_at = now
+            slow.append(applier.replies)
+
+        queued = batch.run(chunk, one_by_one)
+        session.flush()
+        return queued + sum(slow)
 
     def _reply_unregistered(
         self, session: Session, inbound: Inbound, inbound_id: int, now: dt.datetime

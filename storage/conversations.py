@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -82,14 +83,22 @@ def snapshot(session: Session, person: Person, today: dt.date,
     return snapshots(session, [person], {person.id: today}, now)[person.id]
 
 
-def snapshots(session: Session, persons: list[Person], today: dict[int, dt.date],
+class PersonLike(Protocol):
+    id: int
+    name: str
+    language: str
+    opted_out_at: dt.datetime | None
+    paused_until: dt.datetime | None
+
+
+def snapshots(session: Session, persons: Sequence[PersonLike], today: dict[int, dt.date],
               now: dt.datetime | None = None) -> dict[int, Snapshot]:
     """Snapshots for many people in a handful of queries (the clock triggers thousands)."""
     ids = [p.id for p in persons]
     now = now or _now()
     recent = now - RECENTLY_COMPLETED
-    projects = list(session.scalars(
-        select(Project)
+    projects = list(session.execute(
+        select(Project.id, Project.campaign_id, Project.status, Project.headmaster_id)
         .where(Project.headmaster_id.in_(ids))
         .where(Project.status.in_((*PROJECT_ACTIVE, PROJECT_LAPSED))
                | ((Project.status == PROJECT_SUBMITTED) & (Project.completed_at > recent)))
@@ -113,7 +122,8 @@ def snapshots(session: Session, persons: list[Person], today: dict[int, dt.date]
     }
 
 
-def project_views(session: Session, projects: list[Project]) -> list[ProjectView]:
+def project_views(session: Session, projects: Sequence[Any]) -> list[ProjectView]:
+    """Views of projects given as rows or models with id, campaign_id and status."""
     if not projects:
         return []
     ids = [p.id for p in projects]
