@@ -157,6 +157,7 @@ class Clock:
     def run(self) -> None:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line a minute is noise
         scheduler = BlockingScheduler(timezone=dt.UTC)
         # One job: the due work. A late or overlapping beat is skipped, never run twice.
         scheduler.add_job(self.beat, "interval", seconds=self.interval, max_instances=1,

@@ -1,7 +1,7 @@
 """`kadam demo`: Kadam on its embedded defaults, with a demo roster and projects loaded.
 
-SQLite file, console channel (nothing leaves the machine), a worker thread delivering to the
-console, and the simulator at http://127.0.0.1:5000/simulator.
+SQLite file, console channel (nothing leaves the machine), a worker and a clock running as
+threads, and the simulator at http://127.0.0.1:5000/simulator.
 """
 
 from __future__ import annotations
@@ -48,13 +48,17 @@ def load_demo_data(database: Database) -> bool:
     return True
 
 
-def start_worker_thread(database: Database) -> None:
+def start_background(database: Database) -> None:
+    """The worker (console channel) and the clock, as threads of the demo process."""
+    from bot.clock import Clock
     from bot.config import Settings
     from bot.worker import Worker
 
-    worker = Worker(database, Settings.from_env())
-    thread = threading.Thread(target=worker.run_forever, name="kadam-worker", daemon=True)
-    thread.start()
+    settings = Settings.from_env()
+    worker = Worker(database, settings)
+    threading.Thread(target=worker.run_forever, name="kadam-worker", daemon=True).start()
+    clock = Clock(database, settings, interval=60)
+    threading.Thread(target=clock.run, name="kadam-clock", daemon=True).start()
 
 
 @click.command()
@@ -70,7 +74,7 @@ def demo(host: str, port: int, no_server: bool) -> None:
         click.echo("demo data loaded: roster, 4 templates, 2 campaigns")
     if no_server:
         return
-    start_worker_thread(database)
+    start_background(database)
     from bot import create_app
 
     app = create_app()
