@@ -332,6 +332,9 @@ class Applier:
     def _SaveStory(self, e: fx.SaveStory) -> None:
         self._project(e.project_id).story = e.text
 
+    def _SetLanguage(self, e: fx.SetLanguage) -> None:
+        self.person.language = e.language
+
     def _OptOut(self, e: fx.OptOut) -> None:
         self.person.opted_out_at = self.now
 

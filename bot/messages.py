@@ -141,6 +141,7 @@ SIMPLE = {
     "invitation.reminder": _(
         "Namaste %(name)s! A reminder: your school is invited to “%(title)s”. Shall we start?"
     ),
+    "language.set": _("Done! From now on I will write to you in English."),
     "unregistered": _(
         "Namaste! This number is not registered with Kadam. Please ask your block education "
         "officer to add your school and phone number to the Kadam roster."
@@ -264,6 +265,12 @@ def _evidence_saved(t: Translator, p: Mapping[str, Any]) -> str:
     ) % p
 
 
+def _language_choice(t: Translator, p: Mapping[str, Any]) -> str:
+    # Each language is listed in its own script, so anyone can find theirs whatever they read.
+    lines = [f"{item['n']}. {item['name']}" for item in p["languages"]]
+    return t.gettext("Choose your language. Reply with a number:") + "\n" + "\n".join(lines)
+
+
 RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "invitation": _invitation,
     "invitation.details": _details,
@@ -277,6 +284,7 @@ RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "which_project": _which_project,
     "evidence.which_task": _which_task,
     "evidence.saved": _evidence_saved,
+    "language.choose": _language_choice,
 }
 
 

@@ -126,6 +126,11 @@ class ReopenProject:
 
 
 @dataclass(frozen=True)
+class SetLanguage:
+    language: str
+
+
+@dataclass(frozen=True)
 class OptOut:
     pass
 
@@ -153,6 +158,7 @@ Effect = (
     | Resume
     | LapseProject
     | ReopenProject
+    | SetLanguage
     | OptOut
     | OptIn
 )

@@ -13,6 +13,7 @@ that work everywhere: stop/start, menu, status, tasks, add, a photo, "task N don
 | adding_task    | project_id                     | the text of the headmaster's own task        |
 | which_project  | choices, pending message       | the number of a project                      |
 | which_task     | project_id, pending media      | the number of a task                         |
+| which_language | (the state it came from)       | a number from the list, or a language's name |
 
 Numbered options work in every state, because SMS has no buttons.
 """
@@ -28,6 +29,7 @@ from typing import Any
 from flows import effects as fx
 from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
 from flows.intents import Intent, Name, parse
+from flows.languages import LANGUAGES, named
 from flows.views import (
     COMPLETED,
     IN_PROGRESS,
@@ -412,6 +414,31 @@ def _on_task_choice(snapshot: Snapshot, state: State, msg: Message, intent: Inte
 # Outside a task prompt a bare "yes" or "ok" is too weak to mark a task done.
 _TASK_WORDS = (Name.DONE, Name.IN_PROGRESS, Name.HELP, Name.SKIP)
 
+def _choose_language(out: Step, msg: Message) -> Step:
+    """ "language" / "भाषा": the languages, each written in its own script, by number."""
+    chosen = named(msg.text)
+    if chosen is not None:
+        out.do(fx.SetLanguage(chosen))
+        return out.say("language.set")
+    out.state = out.state.with_("which_language", back_to=out.state.name)
+    return out.say("language.choose",
+                   languages=[{"n": n, "name": name}
+                              for n, (_, name) in enumerate(LANGUAGES, start=1)])
+
+
+def _on_language(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Sets the language picked by number or by name."""
+    code = named(msg.text)
+    if code is None and intent.number is not None and 1 <= intent.number <= len(LANGUAGES):
+        code = LANGUAGES[intent.number - 1][0]
+    if code is None:
+        return None
+    back = state.context.get("back_to", "idle")
+    out = Step(state.with_(back if back != "which_language" else "idle", back_to=None))
+    out.do(fx.SetLanguage(code))
+    return out.say("language.set")
+
+
 WAITING: dict[str, Callable[[Snapshot, State, Message, Intent], Step | None]] = {
     "invited": _on_invitation,
     "task": _on_task,
@@ -419,6 +446,7 @@ WAITING: dict[str, Callable[[Snapshot, State, Message, Intent], Step | None]] = 
     "adding_task": _on_new_task,
     "which_project": _on_project_choice,
     "which_task": _on_task_choice,
+    "which_language": _on_language,
 }
 
 
@@ -432,6 +460,8 @@ def _command(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
         return out.say("opted_in", name=snapshot.name)
     if name == Name.MENU:
         return out.say("menu", name=snapshot.name)
+    if name == Name.LANGUAGE:
+        return _choose_language(out, msg)
     if name == Name.STATUS:
         return _status(out, snapshot)
     if name in (Name.YES, Name.NO) and snapshot.invited:
@@ -588,6 +618,9 @@ def _kind(content_type: str) -> str:
 
 def _settled(state: State) -> State:
     """The state after a command: waiting states that were not answered go back to idle."""
+    if state.name == "which_language":
+        return State(state.context.get("back_to", "idle"),
+                     {k: v for k, v in state.context.items() if k != "back_to"})
     if state.name in ("which_project", "which_task", "adding_task"):
         return State("idle", {k: v for k, v in state.context.items()
                               if k in ("project_id", "task_id")})

@@ -147,6 +147,7 @@ SAMPLES: list[tuple[str, dict]] = [
     ("which_project", {"projects": [{"n": 1, "title": TITLE}, {"n": 2, "title": TASK}]}),
     ("evidence.which_task", {"tasks": TASKS}),
     *[("evidence.saved", {"position": 2, "title": TASK, "count": n}) for n in (1, 3)],
+    ("language.choose", {"languages": [{"n": 1, "name": "English"}, {"n": 2, "name": "हिन्दी"}]}),
     *[(key, {name: SIMPLE_VALUES[name] for name in _placeholders(text)})
       for key, text in messages.SIMPLE.items()],
 ]

@@ -289,3 +289,26 @@ def test_invitation_reminder():
     assert world._turn(Invitation(1, again=True)) == ["invitation.reminder"]
     assert world.effects(fx.InvitationSent)[-1].again
     assert world.say("yes")[0] == "invitation.accepted"
+
+
+# --- language ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["language", "भाषा", "bhasha", "ururimi", "lugha", "LANGUAGE?"])
+def test_choosing_a_language_by_number(word):
+    world = accepted_world(n=3)
+    assert world.say(word) == ["language.choose"]
+    names = [item["name"] for item in world.last().params["languages"]]
+    assert names[:3] == ["English", "हिन्दी", "मराठी"] and "தமிழ்" in names
+    assert world.say("3") == ["language.set"]
+    assert world.language == "mr"
+    # the task in hand is still in hand
+    assert world.say("1")[0] == "task.done"
+
+
+def test_choosing_a_language_by_name():
+    world = accepted_world(n=3)
+    assert world.say("language marathi") == ["language.set"]
+    assert world.language == "mr"
+    world.say("भाषा")
+    assert world.say("हिंदी") == ["language.set"] and world.language == "hi"

@@ -44,6 +44,7 @@ class World:
     name: str = "Sunita"
     opted_out: bool = False
     paused: bool = False
+    language: str = "en"
     today: dt.date = TODAY
     state_json: str = field(default_factory=lambda: State().to_json())
     sent: list[fx.Reply] = field(default_factory=list)
@@ -74,7 +75,8 @@ class World:
         return self._turn(Lapse(project_id))
 
     def _turn(self, event: Event) -> list[str]:
-        snap = Snapshot(person_id=1, name=self.name, language="en", opted_out=self.opted_out,
+        snap = Snapshot(person_id=1, name=self.name, language=self.language,
+                        opted_out=self.opted_out,
                         today=self.today, paused=self.paused, projects=tuple(self.projects))
         result = step(snap, State.from_json(self.state_json), event, NOW)
         self.state_json = result.state.to_json()  # persistence is exercised on every turn
@@ -137,6 +139,8 @@ class World:
                 self.paused = True
             case fx.Resume():
                 self.paused = False
+            case fx.SetLanguage(language=language):
+                self.language = language
             case fx.OptOut():
                 self.opted_out = True
             case fx.OptIn():
