@@ -11,11 +11,12 @@ inbound message.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from flows import effects as fx
@@ -95,12 +96,18 @@ class BatchTrigger:
 
     def _lock_conversations(self, ids: list[int]) -> dict[int, State]:
         dialect = self.session.get_bind().dialect.name
-        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.session.execute(
-            insert_(Conversation).on_conflict_do_nothing(index_elements=["person_id"]),
-            [{"person_id": i, "state": "idle", "context": {}, "updated_at": self.now}
-             for i in ids],
-        )
+        if dialect == "postgresql":
+            self.session.execute(text(
+                "INSERT INTO conversation (person_id, state, context, updated_at) "
+                "SELECT unnest(CAST(:ids AS bigint[])), 'idle', '{}', :now "
+                "ON CONFLICT (person_id) DO NOTHING"),
+                {"ids": ids, "now": self.now.astimezone(dt.UTC).replace(tzinfo=None)})
+        else:
+            self.session.execute(
+                sqlite.insert(Conversation).on_conflict_do_nothing(index_elements=["person_id"]),
+                [{"person_id": i, "state": "idle", "context": {}, "updated_at": self.now}
+                 for i in ids],
+            )
         query = (select(Conversation.person_id, Conversation.state, Conversation.context)
                  .where(Conversation.person_id.in_(ids)).order_by(Conversation.person_id))
         if dialect == "postgresql":
@@ -173,6 +180,8 @@ class BatchTrigger:
     def _write(self) -> None:
         s, now = self.session, self.now
         if self.outbox:
+            # SQLAlchemy sends these as multi-row INSERTs ("insertmanyvalues"); measured faster
+            # here than an INSERT ... SELECT from unnest() of one array per column.
             s.execute(insert(Outbox), self.outbox)
         if self.prompted_projects:
             # A new prompt ends the nudges about the project's earlier tasks.
@@ -208,10 +217,20 @@ class BatchTrigger:
                 [(c["b_person"], c["b_state"], c["b_context"]) for c in self.conversations],
                 {"state": "state", "context": "context"}, {"updated_at": now})
 
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
     def _update_rows(self, table: Any, key: str, names: list[str], rows: list[tuple[Any, ...]],
                      from_rows: dict[str, str], constant: dict[str, Any]) -> None:
-        """UPDATE many rows with their own values: one compiled statement, executemany (which
-        psycopg pipelines on PostgreSQL)."""
+        """UPDATE many rows, each with its own values, in one round trip.
+
+        PostgreSQL: one statement joined to unnest() of one array per column, so the server
+        plans once for the whole batch. SQLite: one compiled statement, executemany.
+        """
+        if self._postgres:
+            _update_unnest(self.session, table, key, names, rows, from_rows, constant)
+            return
         types = {name: table.c[target].type for target, name in from_rows.items()}
         statement = update(table).where(table.c[key] == bindparam("b_" + key)).values(
             {**{t: bindparam("b_" + n, type_=types[n]) for t, n in from_rows.items()},
@@ -220,3 +239,52 @@ class BatchTrigger:
             statement, [{f"b_{n}": v for n, v in zip(names, row, strict=True)} for row in rows])
 
 
+# --- PostgreSQL bulk statements ----------------------------------------------------------------
+
+_PG_TYPES = {"BIGINT": "bigint", "BIGINTEGER": "bigint", "INTEGER": "bigint", "VARCHAR": "text",
+             "TEXT": "text", "JSON": "json", "UTCDATETIME": "timestamp", "DATETIME": "timestamp",
+             "BOOLEAN": "boolean"}
+
+
+def _pg_type(sql_type: Any) -> str:
+    name = type(sql_type).__name__.upper()
+    if name == "VARIANT" or hasattr(sql_type, "impl") and name not in _PG_TYPES:
+        name = type(getattr(sql_type, "impl", sql_type)).__name__.upper()
+    return _PG_TYPES.get(name, "text")
+
+
+def _pg_value(value: Any, pg_type: str) -> Any:
+    if value is None:
+        return None
+    if pg_type == "json":
+        return json.dumps(value)
+    if pg_type == "timestamp":
+        return value.astimezone(dt.UTC).replace(tzinfo=None)  # columns hold naive UTC
+    return value
+
+
+def _arrays(table: Any, columns: list[str], rows: list[tuple[Any, ...]]
+            ) -> tuple[str, dict[str, list[Any]]]:
+    """`unnest(:a0::bigint[], ...) AS u(c0, ...)` and its parameters, one array per column."""
+    types = [_pg_type(table.c[c].type) for c in columns]
+    # json travels as text and is cast per element: psycopg sends a list of str as text[].
+    parts = [f"unnest(CAST(:a{i} AS {'text' if t == 'json' else t}[]))"
+             for i, t in enumerate(types)]
+    params = {f"a{i}": [_pg_value(row[i], t) for row in rows] for i, t in enumerate(types)}
+    return f"{', '.join(parts)}", params
+
+
+def _update_unnest(session: Session, table: Any, key: str, names: list[str],
+                   rows: list[tuple[Any, ...]], from_rows: dict[str, str],
+                   constant: dict[str, Any]) -> None:
+    target_of = {name: target for target, name in from_rows.items()}
+    columns = [target_of.get(name, key) for name in names]
+    unnested, params = _arrays(table, columns, rows)
+    casts = {t: "::json" if _pg_type(table.c[t].type) == "json" else "" for t in from_rows}
+    sets = [f"{t} = u.{n}{casts[t]}" for t, n in from_rows.items()]
+    for i, (column_name, value) in enumerate(constant.items()):
+        sets.append(f"{column_name} = :k{i}")
+        params[f"k{i}"] = _pg_value(value, _pg_type(table.c[column_name].type))
+    session.execute(text(
+        f"UPDATE {table.name} SET {', '.join(sets)} FROM (SELECT {unnested}) "
+        f"AS u({', '.join(names)}) WHERE {table.name}.{key} = u.{key}"), params)

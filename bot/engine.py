@@ -36,7 +36,7 @@ from storage.schedule import QuietHours
 log = logging.getLogger(__name__)
 
 UNREGISTERED_REPLY_EVERY = dt.timedelta(hours=24)
-BATCH = 500  # people per transaction when the clock triggers many
+BATCH = 1000  # people per transaction when the clock triggers many
 
 
 @dataclass(frozen=True)
