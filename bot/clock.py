@@ -22,7 +22,8 @@ from sqlalchemy.dialects import sqlite
 
 from bot.config import Settings
 from bot.engine import Engine
-from storage import due
+from flows.officer import DigestDue
+from storage import digests, due
 from storage.db import Database
 from storage.models import ClockLease
 from storage.schedule import QuietHours
@@ -39,11 +40,13 @@ class TickReport:
     reminders: int = 0
     lapses: int = 0
     invitations: int = 0
+    digests: int = 0
     replies: int = 0
 
     def __str__(self) -> str:
         return (f"task prompts {self.prompts}, reminders {self.reminders}, "
                 f"lapsed {self.lapses}, invitations re-sent {self.invitations}, "
+                f"digests {self.digests}, "
                 f"messages queued {self.replies}")
 
 
@@ -69,6 +72,13 @@ def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
     with database.sessions() as session:
         reminders = due.reminders(session, now, zone, quiet)
     report.replies += engine.trigger_many(reminders, now)
+    with database.transaction() as session:
+        officers = due.officers_due_a_digest(session, now, zone)
+        digests_due = [
+            (person_id, DigestDue(digest)) for person_id, digest in digests.digests(
+                session, officers, now, settings.public_url, settings.secret_key).items()]
+    report.replies += engine.trigger_many(digests_due, now)
+    report.digests = len(digests_due)
     report.lapses, report.invitations = len(lapses), len(invitations)
     report.reminders, report.prompts = len(reminders), len(prompts)
     return report

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows import effects as fx
+from flows.officer import HelpAlert
 from storage import conversations as store
+from storage import digests
 from storage.models import (
     PROJECT_IN_PROGRESS,
     PROJECT_LAPSED,
@@ -31,7 +33,7 @@ from storage.models import (
     Task,
     TaskEvent,
 )
-from storage.schedule import Pace, QuietHours, at_local, local_date
+from storage.schedule import Pace, QuietHours, at_local, local_date, next_digest_time
 
 OPEN = (TASK_NOT_STARTED, TASK_IN_PROGRESS)
 
@@ -104,6 +106,7 @@ class Applier:
         self.today = today
         self.schedules = schedules
         self.replies = 0
+        self.follow_ups: list[tuple[int, Any]] = []  # (person id, trigger) for others
 
     def apply(self, effect: fx.Effect) -> None:
         getattr(self, "_" + type(effect).__name__)(effect)
@@ -281,6 +284,58 @@ class Applier:
             task.remarks = f"{task.remarks}\n{text}" if task.remarks else text
         self._event(task, "help", text)
         self._answered(task)
+        project = self._project(task.project_id)
+        title = (task.template_task.title if task.template_task else {"*": task.own_title or ""})
+        for officer in digests.officers_of(self.session, project.school_id):
+            self.follow_ups.append((officer.id, HelpAlert(
+                task_id=task.id, headmaster_id=self.person.id,
+                school=project.school.name if project.school else "",
+                headmaster=self.person.name, task=title, text=text)))
+
+    # --- an officer's effects -----------------------------------------------------------------
+
+    def _queue_for(self, person: Person, key: str, params: dict[str, Any],
+                   project_id: int | None = None, task_id: int | None = None) -> None:
+        """A message to someone other than the sender: scheduled, so quiet hours hold it."""
+        row = store.queue_message(
+            self.session, person_id=person.id, phone=person.phone, channel=person.channel,
+            key=key, params=params, project_id=project_id, task_id=task_id)
+        row.created_at = self.now
+        row.next_attempt_at = self.schedules.quiet.next_allowed(
+            self.now, self.schedules.timezone_of(person))
+        self.replies += 1
+
+    def _Nudge(self, e: fx.Nudge) -> None:
+        area = digests.Area.of(self.person)
+        if area is None:
+            return
+        for project in self.session.scalars(select(Project).where(
+                Project.id.in_(e.project_ids))):
+            school = project.school
+            if school is None or not area.holds((school.district or "").strip().lower(),
+                                                (school.block or "").strip().lower()):
+                continue  # never nudge outside one's own area, whatever the context says
+            headmaster = project.headmaster
+            if headmaster.opted_out_at is None:
+                self._queue_for(headmaster, "nudge", {"name": headmaster.name,
+                                                      "officer": self.person.name,
+                                                      "project_id": project.id},
+                                project_id=project.id)
+
+    def _Relay(self, e: fx.Relay) -> None:
+        task = self.session.get(Task, e.task_id)
+        headmaster = self.session.get(Person, e.headmaster_id)
+        if task is None or headmaster is None:
+            return
+        self._event(task, "help_reply", e.text)
+        self._queue_for(headmaster, "help.reply",
+                        {"officer": self.person.name, "text": e.text,
+                         "position": task.position}, project_id=task.project_id,
+                        task_id=task.id)
+
+    def _DigestSent(self, e: fx.DigestSent) -> None:
+        self.person.next_digest_at = next_digest_time(self.now, self.schedules.timezone_of(
+            self.person))
 
     def _AttachEvidence(self, e: fx.AttachEvidence) -> None:
         task = self._task(e.task_id)

@@ -25,10 +25,12 @@ from bot.batch import BatchTrigger
 from bot.config import Settings
 from bot.effects import Applier, Schedules
 from flows import effects as fx
+from flows import officer
 from flows.events import Event, Media, Message
 from flows.headmaster import State, step
 from flows.views import Snapshot
 from storage import conversations as store
+from storage import digests
 from storage.db import Database
 from storage.models import Conversation, InboundMessage, Outbox, Person
 from storage.schedule import QuietHours
@@ -36,6 +38,8 @@ from storage.schedule import QuietHours
 log = logging.getLogger(__name__)
 
 UNREGISTERED_REPLY_EVERY = dt.timedelta(hours=24)
+OFFICERS = ("beo", "deo")
+OFFICER_EVENTS = (officer.DigestDue, officer.HelpAlert)
 BATCH = 1000  # people per transaction when the clock triggers many
 
 
@@ -92,6 +96,16 @@ class Engine:
         """Triggers for many people, a batch per transaction. Returns the replies queued."""
         now = now or dt.datetime.now(dt.UTC)
         replies = 0
+        one_by_one = [item for item in items if isinstance(item[1], OFFICER_EVENTS)]
+        items = [item for item in items if not isinstance(item[1], OFFICER_EVENTS)]
+        for person_id, event in one_by_one:
+            with self.db.transaction() as session:
+                person = session.get(Person, person_id)
+                if person is not None:
+                    schedules = Schedules(session, self.settings.timezone, self.quiet)
+                    replies += self._run(session, person,
+                                         store.lock_conversation(session, person_id), event,
+                                         now, None, schedules)
         for chunk in _batches(items, batch):
             with self.db.transaction() as session:
                 replies += self._trigger_batch(session, chunk, now)
@@ -183,21 +197,44 @@ class Engine:
         return True
 
     def _run(
-        self, session: Session, person: Person, conversation: Conversation, event: Event,
+        self, session: Session, person: Person, conversation: Conversation, event: Any,
         now: dt.datetime, inbound_id: int | None, schedules: Schedules,
         snapshot: Snapshot | None = None,
     ) -> int:
         today = schedules.local_date(person, now)
-        snapshot = snapshot or store.snapshot(session, person, today, now)
         state = State(conversation.state, dict(conversation.context or {}))
-        result = step(snapshot, state, event, now)
+        if person.role in OFFICERS:
+            text = event.text if isinstance(event, Message) else ""
+            result = officer.step(self._officer_snapshot(session, person, text, now), state,
+                                  event, now)
+        else:
+            snapshot = snapshot or store.snapshot(session, person, today, now)
+            result = step(snapshot, state, event, now)
         applier = Applier(session, person, now, inbound_id, today, schedules)
         for effect in result.effects:
             applier.apply(effect)
         conversation.state = result.state.name
         conversation.context = store.jsonable(result.state.context)
         conversation.updated_at = now
-        return applier.replies
+        replies = applier.replies
+        # Others the step concerns (a help request alerts the school's officer) come next,
+        # in the same transaction.
+        for other_id, other_event in applier.follow_ups:
+            other = session.get(Person, other_id)
+            if other is not None:
+                replies += self._run(session, other, store.lock_conversation(session, other_id),
+                                     other_event, now, None, schedules)
+        return replies
+
+    def _officer_snapshot(self, session: Session, person: Person, text: str,
+                          now: dt.datetime) -> officer.OfficerSnapshot:
+        """An officer's area as of now: their digest, and a school they asked about."""
+        digest = digests.digests(session, [person], now, self.settings.public_url,
+                                 self.settings.secret_key)[person.id]
+        code = officer.school_code_asked(text)
+        school = digests.school_report(session, person, code, now) if code else None
+        return officer.OfficerSnapshot(person.id, person.name, person.language,
+                                       person.opted_out_at is not None, digest, school)
 
 
 def _batches(items: Sequence[tuple[int, Event]], size: int) -> Iterator[list[tuple[int, Event]]]:

@@ -40,6 +40,9 @@ OPTIONS = {
     "option.in_progress": _("In progress"),
     "option.need_help": _("Need help"),
     "option.skip": _("Skip"),
+    "option.silent_schools": _("Silent schools"),
+    "option.nudge": _("Nudge them"),
+    "option.photos": _("This week's photos"),
 }
 
 TASK_STATUS = {
@@ -142,6 +145,27 @@ SIMPLE = {
         "Namaste %(name)s! A reminder: your school is invited to “%(title)s”. Shall we start?"
     ),
     "language.set": _("Done! From now on I will write to you in English."),
+    "digest.nudged": _("Done: a reminder is on its way to %(count)s headmasters."),
+    "help.relayed": _("Thank you. Your reply has been sent to %(school)s."),
+    "help.reply": _("Message from %(officer)s about task %(position)s: %(text)s"),
+    "nudge": _(
+        "Namaste %(name)s! %(officer)s asked us to check in: how is your project going? "
+        "Reply STATUS to see where you are, or TASKS for the list."
+    ),
+    "school.not_found": _(
+        "No school with code %(code)s in your area. Check the code and try again."
+    ),
+    "officer.menu": _(
+        "Namaste %(name)s! You can reply:\n"
+        "STATUS - this week's digest of your schools\n"
+        "school CODE - one school's progress\n"
+        "1, 2, 3 after a digest - silent schools, nudge them, photos\n"
+        "STOP - stop messages, START - receive them again"
+    ),
+    "officer.not_understood": _(
+        "Sorry, I did not understand. Reply STATUS for your digest, or school CODE for one "
+        "school."
+    ),
     "unregistered": _(
         "Namaste! This number is not registered with Kadam. Please ask your block education "
         "officer to add your school and phone number to the Kadam roster."
@@ -265,6 +289,88 @@ def _evidence_saved(t: Translator, p: Mapping[str, Any]) -> str:
     ) % p
 
 
+DIGEST_LIMIT = 1000  # one WhatsApp message an officer reads in a glance
+NAMES_SHOWN = 3
+
+
+def _names(t: Translator, names: list[str]) -> str:
+    """The first few names, then "and N more"."""
+    shown = ", ".join(names[:NAMES_SHOWN])
+    if len(names) <= NAMES_SHOWN:
+        return shown
+    return t.gettext("%(names)s and %(count)s more") % {"names": shown,
+                                                         "count": len(names) - NAMES_SHOWN}
+
+
+def _digest_section(t: Translator, c: Mapping[str, Any]) -> list[str]:
+    values = {**c, "title": t.pick(c["title"])}
+    lines = [t.gettext("“%(title)s”: %(started)s of %(schools)s schools started, "
+                       "%(completed)s completed.") % values]
+    for block in c.get("blocks", []):
+        lines.append(t.gettext("%(block)s: %(completed)s of %(schools)s completed") % block)
+    if c.get("task"):
+        task = c["task"]
+        lines.append(t.gettext("Most schools are on task %(position)s: %(title)s") % {
+            "position": task["position"], "title": t.pick(task["title"])})
+    if c.get("completed_this_week"):
+        lines.append(t.gettext("Completed this week: %(names)s") % {
+            "names": _names(t, c["completed_this_week"])})
+    if c.get("help"):
+        lines.append(t.gettext("Asked for help: %(names)s") % {"names": _names(t, c["help"])})
+    if c.get("silent"):
+        lines.append(t.gettext("Silent for 7 days or more: %(names)s") % {
+            "names": _names(t, c["silent"])})
+    return lines
+
+
+def _digest(t: Translator, p: Mapping[str, Any]) -> str:
+    head = t.gettext("Namaste %(name)s! This week in %(area)s:") % p
+    if not p.get("campaigns"):
+        return head + "\n" + t.gettext("No campaign is running in your schools this week.")
+    text = head
+    room = DIGEST_LIMIT - 120  # the numbered replies (1, 2, 3) follow the text
+    for campaign in p["campaigns"]:
+        section = "\n".join(_digest_section(t, campaign))
+        if len(text) + len(section) + 2 > room:
+            text += "\n\n" + t.gettext("More campaigns are on the dashboard.")
+            break
+        text += "\n\n" + section
+    return text
+
+
+def _digest_silent(t: Translator, p: Mapping[str, Any]) -> str:
+    if not p["schools"]:
+        return t.gettext("No school has been silent for 7 days or more.")
+    lines = [t.gettext("%(name)s (%(code)s): %(days)s days") % {**s, "days": s["days"] or "-"}
+             for s in p["schools"]]
+    return t.gettext("Silent for 7 days or more:") + "\n" + "\n".join(lines)
+
+
+def _digest_photos(t: Translator, p: Mapping[str, Any]) -> str:
+    if not p["photos"]:
+        return t.gettext("No photos this week yet.")
+    lines = [t.gettext("%(school)s, task %(task)s: %(url)s") % photo for photo in p["photos"]]
+    return t.gettext("This week's photos:") + "\n" + "\n".join(lines)
+
+
+def _help_alert(t: Translator, p: Mapping[str, Any]) -> str:
+    return t.gettext(
+        "Help requested: %(headmaster)s of %(school)s needs help with “%(task)s”. They wrote: "
+        "%(text)s\nReply to this message and your answer goes to them."
+    ) % {**p, "task": t.pick(p["task"])}
+
+
+def _school_report(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = [t.gettext("%(school)s (%(code)s), headmaster %(headmaster)s") % p]
+    for project in p["projects"]:
+        values = {**project, "title": t.pick(project["title"]),
+                  "status": t.gettext(PROJECT_STATUS.get(project["status"], project["status"])),
+                  "days": project["days"] if project["days"] is not None else "-"}
+        lines.append(t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s), "
+                               "last heard %(days)s days ago") % values)
+    return "\n".join(lines)
+
+
 def _language_choice(t: Translator, p: Mapping[str, Any]) -> str:
     # Each language is listed in its own script, so anyone can find theirs whatever they read.
     lines = [f"{item['n']}. {item['name']}" for item in p["languages"]]
@@ -285,6 +391,11 @@ RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "evidence.which_task": _which_task,
     "evidence.saved": _evidence_saved,
     "language.choose": _language_choice,
+    "digest": _digest,
+    "digest.silent": _digest_silent,
+    "digest.photos": _digest_photos,
+    "help.alert": _help_alert,
+    "school.report": _school_report,
 }
 
 

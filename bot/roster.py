@@ -33,7 +33,7 @@ REQUIRED_COLUMNS = tuple(
     "role name phone language school_code school_name district block cluster".split()
 )
 OPTIONAL_COLUMNS = ("channel", "second_language", "state", "timezone")
-ROLES = ("headmaster", "beo", "state")
+ROLES = ("headmaster", "beo", "deo", "state")  # deo: a district education officer
 CHANNELS = ("whatsapp", "sms", "whatsapp-only")
 # Smaller files import in a blink; a progress bar there would only be noise.
 PROGRESS_ABOVE_ROWS = 1000
@@ -229,9 +229,11 @@ def _check_row(row: RosterRow, region: str) -> tuple[RosterRow, list[str]]:
         reasons.append("a headmaster row needs a school_code")
     if role == "beo" and not (row.district and row.block):
         reasons.append("a BEO row needs its district and block")
-    if role == "beo" and row.school_code:
+    if role == "deo" and not row.district:
+        reasons.append("a DEO row needs its district")
+    if role in ("beo", "deo") and row.school_code:
         # Most likely a headmaster typed as BEO, who would then get a whole block's digest.
-        reasons.append("a BEO row names a district and block, not a school_code")
+        reasons.append(f"a {role.upper()} row names a district (and block), not a school_code")
     canonical = replace(
         row,
         role=role,
@@ -368,7 +370,8 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
 
     click.echo(f"imported {file.name}")
     click.echo(f"  schools: {counts.schools_created} created, {counts.schools_updated} updated")
-    for role, label in (("headmaster", "headmasters"), ("beo", "BEOs"), ("state", "state team")):
+    for role, label in (("headmaster", "headmasters"), ("beo", "BEOs"), ("deo", "DEOs"),
+                        ("state", "state team")):
         created, updated = counts.people_created[role], counts.people_updated[role]
         click.echo(f"  {label}: {created} created, {updated} updated")
     click.echo(f"  rows skipped: {invalid_rows}")

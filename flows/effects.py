@@ -126,6 +126,27 @@ class ReopenProject:
 
 
 @dataclass(frozen=True)
+class Nudge:
+    """An officer's one-reply nudge to the headmasters of these (silent) projects."""
+
+    project_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Relay:
+    """An officer's answer to a help request, back to the headmaster, kept on the task."""
+
+    task_id: int
+    headmaster_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DigestSent:
+    """The weekly digest went out; the next one is due a week on."""
+
+
+@dataclass(frozen=True)
 class SetLanguage:
     language: str
 
@@ -159,6 +180,9 @@ Effect = (
     | LapseProject
     | ReopenProject
     | SetLanguage
+    | Nudge
+    | Relay
+    | DigestSent
     | OptOut
     | OptIn
 )

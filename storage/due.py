@@ -26,7 +26,7 @@ from storage.models import (
     School,
     Task,
 )
-from storage.schedule import QuietHours, local_date, zone
+from storage.schedule import QuietHours, local_date, next_digest_time, zone
 
 RUNNING = (PROJECT_STARTED, PROJECT_IN_PROGRESS)
 OPEN = (TASK_NOT_STARTED, TASK_IN_PROGRESS)
@@ -127,3 +127,14 @@ def _local_time(now: dt.datetime, timezone: str) -> dt.time:
 def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def officers_due_a_digest(session: Session, now: dt.datetime, default_tz: str) -> list[Person]:
+    """Officers whose weekly digest is due; newcomers get their first digest time set."""
+    newcomers = session.scalars(select(Person).where(
+        Person.role.in_(("beo", "deo")), Person.next_digest_at.is_(None))).all()
+    for person in newcomers:
+        person.next_digest_at = next_digest_time(now, default_tz)
+    return list(session.scalars(select(Person).where(
+        Person.role.in_(("beo", "deo")), Person.next_digest_at <= now,
+        Person.opted_out_at.is_(None)).order_by(Person.id)))

@@ -106,6 +106,8 @@ class Person(Base):
     opted_out_at: Mapped[dt.datetime | None]
     last_inbound_at: Mapped[dt.datetime | None]
     paused_until: Mapped[dt.datetime | None]  # "pause": no reminders until then
+    # An officer's next weekly digest (a due time the clock polls; null for headmasters).
+    next_digest_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -187,6 +189,7 @@ class Project(Base):
     lapse_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     invitation_resent_at: Mapped[dt.datetime | None]
     story: Mapped[str | None] = mapped_column(Text)
+    share_story: Mapped[bool | None] = mapped_column(Boolean)  # the headmaster's consent
     last_reply_at: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship()
@@ -335,6 +338,7 @@ class Outbox(Base):
     fallback_of: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     status_at: Mapped[dt.datetime | None]
@@ -350,3 +354,33 @@ class ClockLease(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[dt.datetime]
+
+
+class Broadcast(Base):
+    """A circular or a celebration sent to an audience, text per language."""
+
+    __tablename__ = "broadcast"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="circular")  # circular | celebration
+    message: Mapped[dict[str, Any]]  # {language: text}
+    media_url: Mapped[str | None] = mapped_column(Text)
+    audience: Mapped[list[Any]]
+    role: Mapped[str] = mapped_column(String(16), default="headmaster")
+    send_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Milestone(Base):
+    """A block passing 50% or 100% completion of a campaign: celebrated once."""
+
+    __tablename__ = "milestone"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    district: Mapped[str] = mapped_column(String(128))
+    block: Mapped[str] = mapped_column(String(128))
+    percent: Mapped[int] = mapped_column(Integer)
+    reached_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("campaign_id", "district", "block", "percent"),)

@@ -103,3 +103,26 @@ def at_local(day: dt.date, time_of_day: dt.time, timezone: str | None) -> dt.dat
 
 def local_date(moment: dt.datetime, timezone: str | None) -> dt.date:
     return moment.astimezone(zone(timezone)).date()
+
+
+def digest_time() -> tuple[int, dt.time]:
+    """When officers' weekly digests go out: KADAM_DIGEST_TIME, default "MON 09:00" (local)."""
+    raw = os.environ.get("KADAM_DIGEST_TIME", "MON 09:00").strip().upper()
+    day, _, time_of_day = raw.partition(" ")
+    days = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+    if day[:3] not in days:
+        raise ValueError(f"KADAM_DIGEST_TIME should look like 'MON 09:00', not {raw!r}")
+    return days.index(day[:3]), parse_time(time_of_day or "09:00")
+
+
+def next_digest_time(now: dt.datetime, timezone: str | None) -> dt.datetime:
+    """The next digest moment strictly after `now`, in the officer's time zone."""
+    weekday, time_of_day = digest_time()
+    today = local_date(now, timezone)
+    for ahead in range(8):
+        day = today + dt.timedelta(days=ahead)
+        if day.weekday() == weekday:
+            moment = at_local(day, time_of_day, timezone)
+            if moment > now:
+                return moment
+    raise AssertionError("a week always has that weekday")

@@ -149,7 +149,7 @@ def test_known_school_keeps_its_details_when_the_row_leaves_them_blank(db, roste
 BAD_ROWS = [
     ({"phone": "call me"}, "phone 'call me' is not a valid phone number"),
     ({"phone": "12345"}, "phone '12345' is not a valid phone number"),
-    ({"role": "teacher"}, "role 'teacher' is not one of headmaster, beo, state"),
+    ({"role": "teacher"}, "role 'teacher' is not one of headmaster, beo, deo, state"),
     ({"school_code": ""}, "a headmaster row needs a school_code"),
     ({"school_code": "NEW1", "school_name": ""}, "school NEW1 is new, so its school_name"),
     ({"channel": "telegram"}, "channel 'telegram' is not one of whatsapp, sms"),
