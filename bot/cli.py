@@ -43,6 +43,7 @@ def db_upgrade() -> None:
 
 
 def _register() -> None:
+    from bot.broadcast_cli import broadcast, celebrate
     from bot.campaign_cli import campaign
     from bot.clock import clock_command, tick_command
     from bot.demo import demo
@@ -51,8 +52,8 @@ def _register() -> None:
     from bot.template_cli import template
     from bot.worker import worker
 
-    for command in (roster, template, campaign, export, worker, tick_command, clock_command,
-                    demo):
+    for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
+                    clock_command, demo):
         main.add_command(command)
 
 

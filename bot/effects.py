@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from flows import effects as fx
 from flows.officer import HelpAlert
+from storage import celebrations, digests
 from storage import conversations as store
-from storage import digests
 from storage.models import (
     PROJECT_IN_PROGRESS,
     PROJECT_LAPSED,
@@ -383,9 +383,18 @@ class Applier:
         project.status = PROJECT_SUBMITTED
         project.completed_at = self.now
         self._clear_due_times(project)
+        self.session.flush()
+        for milestone in celebrations.milestones_reached(self.session, project, self.now):
+            for headmaster in celebrations.block_headmasters(self.session, milestone):
+                self._queue_for(headmaster, "celebration.block", {
+                    "percent": milestone.percent, "block": milestone.block,
+                    "title": celebrations.campaign_title(self.session, milestone.campaign_id)})
 
     def _SaveStory(self, e: fx.SaveStory) -> None:
         self._project(e.project_id).story = e.text
+
+    def _ShareStory(self, e: fx.ShareStory) -> None:
+        self._project(e.project_id).share_story = e.agreed
 
     def _SetLanguage(self, e: fx.SetLanguage) -> None:
         self.person.language = e.language

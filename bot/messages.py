@@ -43,6 +43,8 @@ OPTIONS = {
     "option.silent_schools": _("Silent schools"),
     "option.nudge": _("Nudge them"),
     "option.photos": _("This week's photos"),
+    "option.share_yes": _("Yes, share it"),
+    "option.share_no": _("No, keep it private"),
 }
 
 TASK_STATUS = {
@@ -165,6 +167,15 @@ SIMPLE = {
     "officer.not_understood": _(
         "Sorry, I did not understand. Reply STATUS for your digest, or school CODE for one "
         "school."
+    ),
+    "project.share_question": _(
+        "May we share your story, with your school's name, with other schools?"
+    ),
+    "project.share_thanks": _("Thank you! Your story may inspire many other schools."),
+    "project.share_private": _("Understood. Your story stays with us."),
+    "celebration.block": _(
+        "🎉 %(percent)s%% of the schools in %(block)s have completed “%(title)s”. "
+        "Congratulations to every headmaster who made it happen!"
     ),
     "unregistered": _(
         "Namaste! This number is not registered with Kadam. Please ask your block education "
@@ -377,6 +388,17 @@ def _language_choice(t: Translator, p: Mapping[str, Any]) -> str:
     return t.gettext("Choose your language. Reply with a number:") + "\n" + "\n".join(lines)
 
 
+def _broadcast(t: Translator, p: Mapping[str, Any]) -> str:
+    # The state team's own words, in the person's language (or the nearest one they wrote).
+    return t.pick(p["text"])
+
+
+def _stories(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = [t.gettext("%(school)s: “%(story)s”") % story for story in p["stories"]]
+    return t.gettext("🎉 Stories of change from our schools this week:") + "\n" + "\n".join(
+        lines)
+
+
 RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "invitation": _invitation,
     "invitation.details": _details,
@@ -396,6 +418,8 @@ RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "digest.photos": _digest_photos,
     "help.alert": _help_alert,
     "school.report": _school_report,
+    "broadcast": _broadcast,
+    "celebration.stories": _stories,
 }
 
 

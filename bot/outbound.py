@@ -18,6 +18,13 @@ def render_row(session: Session, row: Outbox, person: Person | None,
         from storage.campaigns import invitation_params
 
         params = invitation_params(session, row.project_id)
+    if row.broadcast_id and not params:
+        # A broadcast's rows point at its one copy of the text (or the stories it celebrates).
+        from storage.models import Broadcast
+
+        broadcast = session.get(Broadcast, row.broadcast_id)
+        message = broadcast.message if broadcast else {}
+        params = {"stories": message["stories"]} if "stories" in message else {"text": message}
     language = person.language if person else (row.language or default_language)
     second = person.second_language if person else None
     return render(row.key, params, list(row.options or []), language, second)

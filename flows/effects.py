@@ -152,6 +152,14 @@ class SetLanguage:
 
 
 @dataclass(frozen=True)
+class ShareStory:
+    """Whether the headmaster agrees that their story, with the school's name, is shared."""
+
+    project_id: int
+    agreed: bool
+
+
+@dataclass(frozen=True)
 class OptOut:
     pass
 
@@ -183,6 +191,7 @@ Effect = (
     | Nudge
     | Relay
     | DigestSent
+    | ShareStory
     | OptOut
     | OptIn
 )

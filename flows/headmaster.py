@@ -14,6 +14,7 @@ that work everywhere: stop/start, menu, status, tasks, add, a photo, "task N don
 | which_project  | choices, pending message       | the number of a project                      |
 | which_task     | project_id, pending media      | the number of a task                         |
 | which_language | (the state it came from)       | a number from the list, or a language's name |
+| share_story    | project_id                     | 1 share the story, 2 keep it private         |
 
 Numbered options work in every state, because SMS has no buttons.
 """
@@ -367,7 +368,29 @@ def _on_story(snapshot: Snapshot, state: State, msg: Message, intent: Intent) ->
     if intent.name in (Name.NO, Name.SKIP, Name.LATER) or not msg.text.strip():
         return out.say("project.story_skipped", project_id=project_id)
     out.do(fx.SaveStory(project_id, msg.text.strip()))
-    return out.say("project.story_saved", project_id=project_id)
+    out.say("project.story_saved", project_id=project_id)
+    out.state = State("share_story", {"project_id": project_id})
+    return out.say("project.share_question", SHARE_OPTIONS, project_id=project_id)
+
+
+SHARE_OPTIONS = ("option.share_yes", "option.share_no")
+
+
+def _on_share(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
+    """Asks once whether the story may be shared, with the school's name, with other schools."""
+    project_id = state.context.get("project_id")
+    choice = _option(intent, SHARE_OPTIONS)
+    if choice is None and intent.name in (Name.YES, Name.DONE):
+        choice = "option.share_yes"
+    if choice is None and intent.name in (Name.NO, Name.SKIP):
+        choice = "option.share_no"
+    if project_id is None or choice is None:
+        return None
+    out = Step(State("idle", {"project_id": project_id}))
+    agreed = choice == "option.share_yes"
+    out.do(fx.ShareStory(project_id, agreed))
+    return out.say("project.share_thanks" if agreed else "project.share_private",
+                   project_id=project_id)
 
 
 def _on_new_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
@@ -447,6 +470,7 @@ WAITING: dict[str, Callable[[Snapshot, State, Message, Intent], Step | None]] = 
     "which_project": _on_project_choice,
     "which_task": _on_task_choice,
     "which_language": _on_language,
+    "share_story": _on_share,
 }
 
 

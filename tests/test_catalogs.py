@@ -126,7 +126,8 @@ OBJECTIVE = {"en": "Every child retells a story."}
 SIMPLE_VALUES = {"name": "Sunita", "title": TITLE, "position": 3, "number": 9,
                  "content_type": "application/zip", "limit_mb": 16, "done": 2, "total": 7,
                  "date": dt.date(2026, 12, 3), "count": 4, "school": "ZP School Wai",
-                 "officer": "Prakash More", "text": "no projector", "code": "27310100101"}
+                 "officer": "Prakash More", "text": "no projector", "code": "27310100101",
+                 "percent": 50, "block": "Wai"}
 TASKS = [{"position": n, "title": TASK, "status": status, "mandatory": n < 3}
          for n, status in enumerate(messages.TASK_STATUS, start=1)]
 SAMPLES: list[tuple[str, dict]] = [
@@ -162,6 +163,9 @@ SAMPLES: list[tuple[str, dict]] = [
       for photos in ([], [{"school": "ZP Wai", "task": 5, "url": "https://k.example/e/1/x"}])],
     ("help.alert", {"school": "ZP Wai", "headmaster": "Sunita", "task": TASK,
                     "text": "no projector"}),
+    ("broadcast", {"text": {"en": "Science fair on Friday.", "hi": "शुक्रवार को विज्ञान मेला।",
+                            "mr": "शुक्रवारी विज्ञान मेळा."}}),
+    ("celebration.stories", {"stories": [{"school": "ZP Wai", "story": "We read daily"}]}),
     ("school.report", {"school": "ZP Wai", "code": "273101", "headmaster": "Sunita",
                        "projects": [{"title": TITLE, "status": "in_progress", "done": 2,
                                      "total": 7, "days": 3}]}),

@@ -78,13 +78,15 @@ def test_retell_the_tale_from_invitation_to_story(db, engine, headmaster):
     say(engine, headmaster, "done", media=("image/jpeg", "image/jpeg"))  # 7, with two photos
     assert last_keys(db, headmaster, 2) == ["project.celebration", "project.story_question"]
     say(engine, headmaster, "बच्चे अब सभा में कहानियाँ सुनाते हैं")
-    assert last_keys(db, headmaster, 1) == ["project.story_saved"]
+    assert last_keys(db, headmaster, 2) == ["project.story_saved", "project.share_question"]
+    say(engine, headmaster, "haan")
 
     with db.sessions() as session:
         project = session.scalars(select(Project)).one()
         tasks = session.scalars(select(Task).order_by(Task.position)).all()
         assert project.status == "submitted" and project.completed_at is not None
         assert project.story == "बच्चे अब सभा में कहानियाँ सुनाते हैं"
+        assert project.share_story is True
         assert [t.status for t in tasks[:7]] == ["completed"] * 7
         own = tasks[7]
         assert (own.origin, own.own_title, own.status) == ("own", "Paint a story wall",

@@ -43,9 +43,20 @@ def test_whole_project_from_invitation_to_story():
     assert world.project(1).status == "submitted"
     assert world.effects(fx.AttachEvidence)[0].task_id == 103
 
-    assert world.say("Children now tell stories at assembly") == ["project.story_saved"]
+    assert world.say("Children now tell stories at assembly") == [
+        "project.story_saved", "project.share_question"]
     assert world.stories[1] == "Children now tell stories at assembly"
+    assert world.say("1") == ["project.share_thanks"]
+    assert world.shared[1] is True
     assert world.state.name == "idle"
+
+
+def test_a_story_stays_private_unless_the_headmaster_agrees():
+    world = accepted_world(n=1)
+    world.say("done")
+    world.say("Parents come to school more often")
+    assert world.say("no") == ["project.share_private"]
+    assert world.shared[1] is False
 
 
 @pytest.mark.parametrize("reply", ["yes", "Haan ji", "1", "👍", "१", "ok sir", "yego", "ndiyo"])

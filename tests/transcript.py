@@ -51,6 +51,7 @@ class World:
     recorded: list[fx.Effect] = field(default_factory=list)
     inbound: int = 0
     stories: dict[int, str] = field(default_factory=dict)
+    shared: dict[int, bool] = field(default_factory=dict)
 
     # --- driving ------------------------------------------------------------------------------
 
@@ -131,6 +132,8 @@ class World:
                 self._update(pid, status="submitted")
             case fx.SaveStory(project_id=pid, text=text):
                 self.stories[pid] = text
+            case fx.ShareStory(project_id=pid, agreed=agreed):
+                self.shared[pid] = agreed
             case fx.LapseProject(project_id=pid):
                 self._update(pid, status="lapsed")
             case fx.ReopenProject(project_id=pid):

@@ -1,0 +1,127 @@
+"""`kadam broadcast`: a circular to an audience, in each person's language; and its report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from storage.broadcasts import BroadcastError, BroadcastReport, create, report
+from storage.campaigns import CampaignError
+
+MESSAGE_HELP = ("A YAML or JSON file with the text per language ({en: ..., hi: ...}); a plain "
+                "text file is taken as English.")
+
+
+def read_message(path: Path) -> dict[str, str]:
+    raw = path.read_text(encoding="utf-8")
+    try:
+        loaded: Any = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise click.BadParameter(f"{path}: {error}") from error
+    if isinstance(loaded, str) or loaded is None:
+        loaded = {"en": raw.strip()}
+    if not isinstance(loaded, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in loaded.items()):
+        raise click.BadParameter(f"{path}: expected text per language, like 'en: ...'")
+    return {k: v.strip() for k, v in loaded.items()}
+
+
+def instant(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def echo_report(result: BroadcastReport) -> None:
+    click.echo(f"broadcast {result.broadcast_id}: audience {result.audience}")
+    for status in ("queued", "sent", "delivered", "read", "failed", "undelivered",
+                   "not_sent", "opted_out"):
+        click.echo(f"  {status}: {result.by_status.get(status, 0)}")
+    for code, count in sorted(result.failed_by_code.items()):
+        click.echo(f"    error {code}: {count}")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--audience", "audience", multiple=True, metavar="SPEC",
+              help="all, district:NAME, block:NAME or school:CODE (repeatable).")
+@click.option("--role", type=click.Choice(["headmaster", "beo", "all"]), default="headmaster",
+              show_default=True)
+@click.option("--message", "message_file", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path), help=MESSAGE_HELP)
+@click.option("--media", "media_url", help="A public URL of an image or PDF to attach.")
+@click.option("--at", "at", metavar="ISO-8601", help="Send from this time (default: now).")
+@click.pass_context
+def broadcast(ctx: click.Context, audience: tuple[str, ...], role: str,
+              message_file: Path | None, media_url: str | None, at: str | None) -> None:
+    """Send a circular to everyone in the audience, in their language."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not audience or message_file is None:
+        raise click.UsageError("give --audience SPEC (one or more) and --message FILE")
+    from bot.cli import database
+
+    db = database()
+    try:
+        result = create(db, read_message(message_file), audience, role, media_url, instant(at))
+    except (BroadcastError, CampaignError) as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        db.dispose()
+    echo_report(result)
+
+
+@broadcast.command("report")
+@click.argument("broadcast_id", type=int)
+def report_command(broadcast_id: int) -> None:
+    """Queued, sent, delivered, read, failed (by error code) and opted out."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        with db.sessions() as session:
+            echo_report(report(session, broadcast_id))
+    except BroadcastError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        db.dispose()
+
+
+@click.command("celebrate")
+@click.option("--project", "projects", type=int, multiple=True, required=True,
+              help="A project whose story to celebrate (repeatable).")
+@click.option("--audience", "audience", multiple=True, required=True, metavar="SPEC",
+              help="all, district:NAME, block:NAME or school:CODE (repeatable).")
+@click.option("--role", type=click.Choice(["headmaster", "beo", "all"]), default="all",
+              show_default=True)
+@click.option("--at", "at", metavar="ISO-8601", help="Send from this time (default: now).")
+def celebrate(projects: tuple[int, ...], audience: tuple[str, ...], role: str,
+              at: str | None) -> None:
+    """Broadcast the chosen projects' stories, only those their headmasters agreed to share."""
+    from bot.cli import database
+    from storage.celebrations import shareable_stories
+
+    db = database()
+    try:
+        with db.sessions() as session:
+            stories, left_out = shareable_stories(session, list(projects))
+        for project_id in left_out:
+            click.echo(f"project {project_id}: no story its headmaster agreed to share; left out",
+                       err=True)
+        if not stories:
+            raise click.ClickException("none of these projects has a story to share")
+        result = create(db, {"stories": stories}, audience, role, send_at=instant(at),
+                        kind="celebration", key="celebration.stories")
+    except (BroadcastError, CampaignError) as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        db.dispose()
+    echo_report(result)

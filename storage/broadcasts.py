@@ -1,0 +1,116 @@
+"""Circulars and celebrations to an audience: queued set-based, reported by delivery status.
+
+A broadcast is one row with its text per language; each recipient gets one outbox row that
+points at it (so a million recipients do not copy the text a million times). People who opted
+out get a row too, recorded as not sent, so the report always adds up to the audience.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from storage.campaigns import AudienceSpec, parse_audience
+from storage.db import Database
+from storage.models import (
+    Broadcast,
+    Outbox,
+    Person,
+    School,
+    UTCDateTime,
+)
+
+ROLES = ("headmaster", "beo", "all")
+OPTED_OUT = "opted out"
+
+
+class BroadcastError(ValueError):
+    pass
+
+
+@dataclass
+class BroadcastReport:
+    broadcast_id: int
+    audience: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    failed_by_code: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def opted_out(self) -> int:
+        return self.by_status["opted_out"]
+
+
+def _audience_query(specs: Sequence[AudienceSpec], role: str) -> Any:
+    """People in the audience: headmasters of matching schools, officers of their areas."""
+    matches = or_(*(spec.matches() for spec in specs))
+    headmasters = (Person.role == "headmaster") & exists().where(
+        School.id == Person.school_id, matches)
+    same_district = func.lower(func.trim(School.district)) == func.lower(
+        func.trim(Person.district))
+    same_block = func.lower(func.trim(School.block)) == func.lower(func.trim(Person.block))
+    officers = (((Person.role == "beo") & exists().where(same_district, same_block, matches))
+                | ((Person.role == "deo") & exists().where(same_district, matches)))
+    who = {"headmaster": headmasters, "beo": officers, "all": headmasters | officers}[role]
+    return who
+
+
+def create(database: Database, message: dict[str, Any], audience: Sequence[str],
+           role: str = "headmaster", media_url: str | None = None,
+           send_at: dt.datetime | None = None, kind: str = "circular",
+           key: str = "broadcast", now: dt.datetime | None = None) -> BroadcastReport:
+    """Queues `message` ({language: text}, or {"stories": [...]} for a celebration) for
+    everyone in the audience, in one transaction."""
+    if role not in ROLES:
+        raise BroadcastError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not message:
+        raise BroadcastError("the message is empty")
+    specs = [parse_audience(spec) for spec in audience]
+    now = now or dt.datetime.now(dt.UTC)
+    send_at = send_at or now
+    with database.transaction() as session:
+        broadcast = Broadcast(kind=kind, message=message, media_url=media_url,
+                              audience=[str(s) for s in specs], role=role, send_at=send_at,
+                              created_at=now)
+        session.add(broadcast)
+        session.flush()
+        opted_out = Person.opted_out_at.is_not(None)
+        rows = select(
+            Person.id, Person.phone, Person.channel, literal(key), literal({}, Outbox.params.type),
+            literal([], Outbox.options.type),
+            case((opted_out, "not_sent"), else_="queued"),
+            case((opted_out, OPTED_OUT), else_=None),
+            literal(0), literal(send_at, UTCDateTime()), literal(now, UTCDateTime()),
+            literal(broadcast.id), literal(media_url),
+        ).where(_audience_query(specs, role)).order_by(Person.id)
+        columns = ["person_id", "phone", "channel", "key", "params", "options", "status",
+                   "error_message", "attempts", "next_attempt_at", "created_at",
+                   "broadcast_id", "media_url"]
+        session.execute(Outbox.__table__.insert().from_select(columns, rows))
+        return report(session, broadcast.id)
+
+
+def report(session: Session, broadcast_id: int) -> BroadcastReport:
+    """Where every message of a broadcast stands; the numbers add up to the audience."""
+    if session.get(Broadcast, broadcast_id) is None:
+        raise BroadcastError(f"no broadcast with id {broadcast_id}")
+    result = BroadcastReport(broadcast_id)
+    for status, code, note, count in session.execute(
+        select(Outbox.status, Outbox.error_code, Outbox.error_message, func.count())
+        .where(Outbox.broadcast_id == broadcast_id, Outbox.fallback_of.is_(None))
+        .group_by(Outbox.status, Outbox.error_code, Outbox.error_message)
+    ):
+        name = {"sending": "queued", "accepted": "sent", "scheduled": "queued"}.get(status,
+                                                                                    status)
+        if status == "not_sent" and note == OPTED_OUT:
+            name = "opted_out"
+        result.by_status[name] += count
+        if name in ("failed", "undelivered", "not_sent"):
+            result.failed_by_code[str(code or note or "unknown")] += count
+        result.audience += count
+    return result
