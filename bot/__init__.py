@@ -36,9 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kadam.db"] = database
     app.extensions["kadam.engine"] = Engine(database, settings)
 
-    from bot import simulator, webhooks
+    from bot import evidence, simulator, webhooks
 
     webhooks.init_app(app)
+    evidence.init_app(app)
     if simulator.enabled(settings):
         simulator.init_app(app)
     return app

@@ -101,3 +101,21 @@ def test_a_headmaster_chats_in_a_real_browser(app, invited, tmp_path):
         page.get_by_role("button", name="Send").click()
         bot_says("1 file saved for task 3")
         page.screenshot(path=str(tmp_path / "simulator.png"), full_page=True)
+
+
+def test_a_digest_photo_link_opens_that_photo_only(app, db, invited):
+    from storage.digests import evidence_link
+
+    client = app.test_client()
+    client.post("/simulator/send", data={"phone": invited.phone, "text": "yes"})
+    client.post("/simulator/send", data={"phone": invited.phone, "text": "3",
+                                         "photo": (io.BytesIO(PNG), "wall.png", "image/png")},
+                content_type="multipart/form-data")
+    with db.sessions() as session:
+        evidence = session.scalars(select(Evidence)).one()
+    link = evidence_link("", app.config["SECRET_KEY"], evidence.id)
+    with client.get(link) as response:
+        assert response.status_code == 200 and response.data == PNG
+        assert response.mimetype == "image/png"
+    assert client.get(link[:-1] + "x").status_code == 404
+    assert client.get(f"/evidence/{evidence.id + 1}/{link.rsplit('/', 1)[1]}").status_code == 404
