@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal, or_, select
+from sqlalchemy import case, exists, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from storage.campaigns import AudienceSpec, parse_audience
@@ -91,7 +91,7 @@ def create(database: Database, message: dict[str, Any], audience: Sequence[str],
         columns = ["person_id", "phone", "channel", "key", "params", "options", "status",
                    "error_message", "attempts", "next_attempt_at", "created_at",
                    "broadcast_id", "media_url"]
-        session.execute(Outbox.__table__.insert().from_select(columns, rows))
+        session.execute(insert(Outbox).from_select(columns, rows))
         return report(session, broadcast.id)
 
 
