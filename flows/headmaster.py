@@ -396,7 +396,11 @@ def _on_share(snapshot: Snapshot, state: State, msg: Message, intent: Intent) ->
 def _on_new_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step | None:
     """Takes the text of the headmaster's own task."""
     project = snapshot.project(state.context.get("project_id"))
-    if project is None or intent.name not in (Name.UNKNOWN, Name.DONE, Name.IN_PROGRESS):
+    # A title is usually a few words, and may well contain a command word ("Update the
+    # attendance list"); a lone command word is taken as the command.
+    is_title = len(msg.text.split()) >= 2 or intent.name in (
+        Name.UNKNOWN, Name.DONE, Name.IN_PROGRESS)
+    if project is None or not is_title:
         return None
     in_hand = project.task(state.context.get("task_id", -1))
     back_to = "task" if in_hand is not None and in_hand.is_open else "idle"

@@ -323,3 +323,10 @@ def test_choosing_a_language_by_name():
     assert world.language == "mr"
     world.say("भाषा")
     assert world.say("हिंदी") == ["language.set"] and world.language == "hi"
+
+
+def test_an_own_task_title_may_contain_command_words():
+    world = accepted_world(n=2)
+    world.say("add")
+    assert world.say("Update the attendance list") == ["task.added"]
+    assert world.project(1).tasks[-1].title == {"*": "Update the attendance list"}
