@@ -2,7 +2,8 @@
 
 A channel sends one message and says how it went: a SendResult, or a TemporaryError (try again
 later) or a PermanentError (retrying will not help). The worker owns retries, pacing and the
-database; channels only talk to the provider.
+database; channels only talk to the provider. `choose_form` decides, per recipient at send
+time, whether a message goes as WhatsApp free text, an approved template or SMS, or not at all.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.config import Settings
+from bot.templates_map import ContentTemplate, TemplateMap
+from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
 # The twilio library logs every request and response at INFO, some ten lines a message; at
@@ -28,6 +31,8 @@ http_log.setLevel(logging.WARNING)
 
 # Which channel each form goes out on.
 FORM_CHANNEL = {"session": "whatsapp", "template": "whatsapp", "sms": "sms"}
+# WhatsApp lets a business write freely for 24 hours after the person's last message.
+WINDOW = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,21 @@ class OutgoingMessage:
     id: int  # the outbox row
     to: str  # E.164, without any "whatsapp:" prefix
     channel: str  # the person's channel: whatsapp | sms
-    key: str  # the catalog key, for choosing a template when one is needed
-    body: str
+    key: str  # the catalog key
+    body: str  # the rendered text, options as numbered lines
     media_url: str | None = None
-    last_inbound_at: dt.datetime | None = None  # opens WhatsApp's 24-hour window
+    form: str = "session"  # session | template | sms, from choose_form
+    content_sid: str | None = None  # the approved template, for form "template"
+    content_variables: str | None = None  # its variables, a JSON object {"1": ...}
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one message goes out: a form, the template for "template", why for "not_sent"."""
+
+    form: str  # session | template | sms | not_sent
+    template: ContentTemplate | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,19 +80,47 @@ class PermanentError(SendError):
 
 class Channel(Protocol):
     paced: bool  # whether sends count against MESSAGES_PER_SECOND
+    uses_forms: bool  # whether it sends in the form choose_form picks (the console does not)
 
     def send(self, message: OutgoingMessage) -> SendResult: ...
 
     def close(self) -> None: ...
 
 
-def choose_form(message: OutgoingMessage) -> str:
-    """How this message goes out: "sms" for people on SMS, else a WhatsApp "session" message.
+def choose_form(message: ClaimedMessage, now: dt.datetime, templates: TemplateMap,
+                sms_from: str, whatsapp_from: str) -> Route:
+    """How this message goes out, decided when it is sent (the window may have opened or
+    closed since it was queued). Never free-form WhatsApp outside the 24-hour window.
 
-    The one place the form is decided, so the 24-hour window (approved templates outside it,
-    SMS fallback) can be added here without touching the worker.
+    - the person is on SMS, or the deployment has no WhatsApp sender: SMS;
+    - WhatsApp, and they wrote within 24 hours: free text ("session"); someone not in the
+      roster only ever gets replies, so always;
+    - else the approved template for the key in their language, or in English;
+    - else SMS, if they may get SMS and a sender is configured;
+    - else nothing, with the reason.
+    A copy queued after error 63016 (`fallback_of`) never goes as free text.
     """
-    return "sms" if message.channel == "sms" else "session"
+    if message.channel == "sms" or not whatsapp_from:
+        if sms_from and (message.channel == "sms" or message.sms_allowed):
+            return Route("sms")
+        missing = "SMS" if message.channel == "sms" else "WhatsApp"
+        return Route("not_sent", reason=f"no {missing} sender configured "
+                                        f"(TWILIO_{missing.upper()}_FROM)")
+    if message.fallback_of is None:
+        if message.person_id is None:
+            return Route("session")
+        if message.last_inbound_at is not None and now - message.last_inbound_at < WINDOW:
+            return Route("session")
+    language = message.language or "en"
+    template = templates.find(message.key, language)
+    if template is not None:
+        return Route("template", template)
+    if message.sms_allowed and sms_from:
+        return Route("sms")
+    return Route("not_sent", reason=(
+        f"outside WhatsApp's 24-hour window and no approved template for {message.key} "
+        f"({language}); no SMS"
+    ))
 
 
 def channel_for(settings: Settings) -> Channel:
@@ -90,6 +134,7 @@ class ConsoleChannel:
     """Sends nothing: the message stays in the database, where the simulator shows it."""
 
     paced = False
+    uses_forms = False  # it shows every message as the simulator does, whatever the window
 
     def send(self, message: OutgoingMessage) -> SendResult:
         log.debug("console -> %s: %s", message.to, message.body.replace("\n", " | "))
@@ -103,6 +148,7 @@ class TwilioChannel:
     """Twilio's Messages API through the twilio library, one client per sending thread."""
 
     paced = True
+    uses_forms = True
 
     def __init__(self, settings: Settings, timeout: float = 10.0):
         self.settings = settings
@@ -133,7 +179,8 @@ class TwilioChannel:
         return client
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        form = choose_form(message)
+        """Sends in the form the worker chose (choose_form): free text, template or SMS."""
+        form = message.form
         if form == "sms":
             to, sender = message.to, self.settings.twilio_sms_from
         else:
@@ -141,14 +188,20 @@ class TwilioChannel:
             sender = whatsapp_address(sender) if sender else ""
         if not sender:
             raise PermanentError(None, f"no sender number configured for {form} messages")
-        options: dict[str, object] = {"to": to, "from_": sender, "body": message.body}
+        options: dict[str, object] = {"to": to, "from_": sender}
+        if form == "template":
+            # The approved text is Twilio's; we send only which template and its variables.
+            options["content_sid"] = message.content_sid
+            options["content_variables"] = message.content_variables
+        else:
+            options["body"] = message.body
+            if message.media_url:
+                options["media_url"] = [message.media_url]
         if self.settings.public_url:
             # The row id lets a callback that arrives before we stored the sid find its row.
             options["status_callback"] = (
                 f"{self.settings.public_url}/twilio/status?outbox={message.id}"
             )
-        if message.media_url:
-            options["media_url"] = [message.media_url]
         try:
             created = self._client().messages.create(**options)
         except (TwilioRestException, TwilioServiceException) as exc:

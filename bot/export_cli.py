@@ -1,4 +1,5 @@
-"""`kadam export projects`: every project's progress as CSV (stdout or a file) or Excel.
+"""`kadam export projects|messages`: progress, or every outbound message, as CSV (stdout or a
+file) or Excel.
 
 Rows stream from storage.exports straight into the writer, so memory stays flat however many
 projects a state runs.
@@ -8,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from storage.exports import PROJECT_COLUMNS, project_rows
-from storage.models import Campaign
+from storage.exports import MESSAGE_COLUMNS, PROJECT_COLUMNS, message_rows, project_rows
+from storage.models import OUTBOX_RANK, Campaign
 
 FLUSH_EVERY = 1000  # CSV rows buffered before writing to stdout
 
@@ -37,9 +38,7 @@ def export_projects(campaign_id: int | None, out: Path | None) -> None:
     """One row per project: school, headmaster, status, tasks done, evidence, key dates."""
     from bot.cli import database
 
-    suffix = out.suffix.lower() if out else ".csv"
-    if suffix not in (".csv", ".xlsx"):
-        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="--out")
+    _check_out(out)
     db = database()
     try:
         with db.sessions() as session:
@@ -49,23 +48,54 @@ def export_projects(campaign_id: int | None, out: Path | None) -> None:
                     f"no campaign with id {campaign_id} (campaigns: "
                     f"{', '.join(map(str, known)) or 'none yet'})"
                 )
-            rows = project_rows(session, campaign_id)
-            if out is None:
-                count = _csv_to_stdout(rows)
-            elif suffix == ".csv":
-                count = _csv_to_file(rows, out)
-            else:
-                count = _xlsx_to_file(rows, out)
+            count = _write(project_rows(session, campaign_id), PROJECT_COLUMNS, out, "projects")
     finally:
         db.dispose()
     if out is not None:
         click.echo(f"{count} projects written to {out}", err=True)
 
 
-def _csv_to_stdout(rows: Iterable[tuple[Any, ...]]) -> int:
+@export.command("messages")
+@click.option("--status", type=click.Choice(sorted(OUTBOX_RANK)),
+              help="Only messages in this status (not_sent: those that could not go, and why).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.csv or FILE.xlsx; CSV on stdout when left out.",
+)
+def export_messages(status: str | None, out: Path | None) -> None:
+    """One row per outbound message: recipient, key, channel, form, status and any error."""
+    from bot.cli import database
+
+    _check_out(out)
+    db = database()
+    try:
+        with db.sessions() as session:
+            count = _write(message_rows(session, status), MESSAGE_COLUMNS, out, "messages")
+    finally:
+        db.dispose()
+    if out is not None:
+        click.echo(f"{count} messages written to {out}", err=True)
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="--out")
+
+
+def _write(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], out: Path | None,
+           sheet: str) -> int:
+    if out is None:
+        return _csv_to_stdout(rows, columns)
+    if out.suffix.lower() == ".csv":
+        return _csv_to_file(rows, columns, out)
+    return _xlsx_to_file(rows, columns, out, sheet)
+
+
+def _csv_to_stdout(rows: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> int:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PROJECT_COLUMNS)
+    writer.writerow(columns)
     count = 0
     for row in rows:
         writer.writerow(row)
@@ -78,11 +108,11 @@ def _csv_to_stdout(rows: Iterable[tuple[Any, ...]]) -> int:
     return count
 
 
-def _csv_to_file(rows: Iterable[tuple[Any, ...]], path: Path) -> int:
+def _csv_to_file(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], path: Path) -> int:
     # utf-8-sig: the byte-order mark is what makes Excel read Devanagari names correctly.
     with path.open("w", newline="", encoding="utf-8-sig") as file:
         writer = csv.writer(file)
-        writer.writerow(PROJECT_COLUMNS)
+        writer.writerow(columns)
         count = 0
         for row in rows:
             writer.writerow(row)
@@ -90,12 +120,13 @@ def _csv_to_file(rows: Iterable[tuple[Any, ...]], path: Path) -> int:
     return count
 
 
-def _xlsx_to_file(rows: Iterable[tuple[Any, ...]], path: Path) -> int:
+def _xlsx_to_file(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], path: Path,
+                  title: str) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)  # rows go to disk as they come, not held in memory
-    sheet = workbook.create_sheet("projects")
-    sheet.append(list(PROJECT_COLUMNS))
+    sheet = workbook.create_sheet(title)
+    sheet.append(list(columns))
     count = 0
     for row in rows:
         count += 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -32,8 +32,9 @@ from storage.models import Evidence, Person, Project, Task
 
 log = logging.getLogger(__name__)
 
-# When attempt n+1 is due, counted from the evidence row's creation. The schedule hangs off
-# created_at because the evidence table has no next-attempt column.
+# When attempt n+1 is due, counted from the evidence's arrival if every try is on time. Each
+# failed try sets next_attempt_at to the next step's gap after it, so a worker that was down
+# for an hour does not fire the remaining tries back to back.
 RETRY_AFTER = (
     dt.timedelta(0), dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=30)
 )
@@ -71,13 +72,12 @@ class MediaFetcher:
     # --- the queue ----------------------------------------------------------------------------
 
     def _due(self, now: dt.datetime) -> Select[tuple[Evidence]]:
-        schedule = or_(*(
-            and_(Evidence.attempts == n, Evidence.created_at <= now - wait)
-            for n, wait in enumerate(RETRY_AFTER)
-        ))
+        # A row written without a due time (older code paths) is due from its arrival.
+        due_at = func.coalesce(Evidence.next_attempt_at, Evidence.created_at)
         return (
             select(Evidence)
-            .where(Evidence.status == "pending", Evidence.source_url.is_not(None), schedule)
+            .where(Evidence.status == "pending", Evidence.source_url.is_not(None),
+                   Evidence.attempts < MAX_ATTEMPTS, due_at <= now)
             .order_by(Evidence.id)
             .limit(1)
         )
@@ -97,7 +97,7 @@ class MediaFetcher:
             with self._lock:
                 tried.add(evidence.id)
             fetched = self.download(evidence.source_url or "", evidence.content_type)
-            return self._record(session, evidence, fetched)
+            return self._record(session, evidence, fetched, now)
 
     def _pick(self, now: dt.datetime, tried: set[int]) -> Select[tuple[Evidence]]:
         query = self._due(now)
@@ -121,10 +121,12 @@ class MediaFetcher:
             evidence = session.get(Evidence, picked[0])
             if evidence is None or (evidence.status, evidence.attempts) != ("pending", picked[1]):
                 return "skipped"  # another process got there first
-            return self._record(session, evidence, fetched)
+            return self._record(session, evidence, fetched, now)
 
-    def _record(self, session: Session, evidence: Evidence, fetched: Fetched) -> str:
+    def _record(self, session: Session, evidence: Evidence, fetched: Fetched,
+                now: dt.datetime) -> str:
         evidence.attempts += 1
+        evidence.next_attempt_at = None  # nothing more to do, unless it is tried again below
         if fetched.stored:
             evidence.status = "stored"
             evidence.content_type = fetched.stored.content_type
@@ -142,6 +144,8 @@ class MediaFetcher:
         evidence.error = fetched.error
         if evidence.attempts < MAX_ATTEMPTS:
             log.warning("evidence %s: fetch failed (%s), will retry", evidence.id, fetched.error)
+            n = evidence.attempts
+            evidence.next_attempt_at = now + (RETRY_AFTER[n] - RETRY_AFTER[n - 1])
             return "retry"
         evidence.status = "rejected"
         position = session.scalar(select(Task.position).where(Task.id == evidence.task_id))

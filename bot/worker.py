@@ -1,9 +1,11 @@
 """`kadam worker`: sends the outbox and fetches the evidence headmasters sent.
 
-One loop: claim a batch of due outbox rows, render each in its recipient's language, send them
-from a small thread pool paced to MESSAGES_PER_SECOND, record what happened, then fetch pending
-media. Sending happens outside any database transaction; results are written by the loop's own
-thread, a few at a time as they come back, so the pool threads only wait on the network.
+One loop: claim a batch of due outbox rows, hold back what would arrive in the recipient's
+quiet hours, render the rest in the recipient's language, choose each one's form (WhatsApp free
+text, approved template or SMS: bot.channels.choose_form), send them from a small thread pool
+paced to MESSAGES_PER_SECOND, record what happened, then fetch pending media. Sending happens
+outside any database transaction; results are written by the loop's own thread, a few at a
+time as they come back, so the pool threads only wait on the network.
 
 MESSAGES_PER_SECOND paces one worker process: with several workers, give each its share.
 """
@@ -17,26 +19,32 @@ import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from types import FrameType
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot import templates_map
 from bot.channels import (
     FORM_CHANNEL,
     Channel,
     OutgoingMessage,
     PermanentError,
+    Route,
     TemporaryError,
     channel_for,
+    choose_form,
 )
 from bot.config import Settings
 from bot.media import MediaFetcher
-from bot.outbound import render_row
+from bot.messages import Rendered, render
+from bot.outbound import render_row, row_params
 from storage import outbox
 from storage.db import Database
 from storage.models import Outbox, Person
+from storage.schedule import QuietHours, zone
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,7 @@ class Counts:
     retried: int = 0
     failed: int = 0
     not_sent: int = 0
+    held: int = 0  # scheduled messages put back until the recipient's morning
     media_stored: int = 0
     media_retried: int = 0
     media_rejected: int = 0
@@ -99,20 +108,25 @@ class Result:
     """What became of one claimed row, to be written back to the outbox."""
 
     claimed: outbox.ClaimedMessage
-    outcome: str  # sent | retry | failed | not_sent
+    outcome: str  # sent | retry | failed | not_sent | held
     provider_sid: str | None = None
     form: str | None = None
     body: str | None = None
     channel: str | None = None
     error_code: int | None = None
     error_message: str | None = None
+    until: dt.datetime | None = None  # for "held": when the recipient's quiet hours end
 
 
 class Worker:
     def __init__(self, database: Database, settings: Settings, channel: Channel | None = None,
-                 *, threads: int | None = None, media: MediaFetcher | None = None):
+                 *, threads: int | None = None, media: MediaFetcher | None = None,
+                 quiet: QuietHours | None = None):
         self.db = database
         self.settings = settings
+        # Read once, here, so a bad TWILIO_TEMPLATES stops the worker at startup.
+        self.templates = templates_map.load(settings.twilio_templates)
+        self.quiet = quiet or QuietHours.from_env()
         self.channel = channel or channel_for(settings)
         self.threads = threads or int(os.environ.get("WORKER_THREADS") or DEFAULT_THREADS)
         self.pace = Pace(settings.messages_per_second)
@@ -198,10 +212,11 @@ class Worker:
         while True:
             refill_below = min(self.threads, self.batch_size)
             if look and len(pending) < refill_below and not self._stopping.is_set():
-                claimed = outbox.claim(self.db, self.batch_size, now or _utcnow(), LEASE_SECONDS)
+                at = now or _utcnow()
+                claimed = outbox.claim(self.db, self.batch_size, at, LEASE_SECONDS)
                 look = bool(claimed)
                 if claimed:
-                    ready, settled = self._prepare(claimed)
+                    ready, settled = self._prepare(claimed, at)
                     pending |= {self._executor().submit(self._deliver, item, message)
                                 for item, message in ready}
                     self._record(settled, now, counts)
@@ -212,9 +227,10 @@ class Worker:
             self._record([future.result() for future in done], now, counts)
             look = True
 
-    def _prepare(self, claimed: list[outbox.ClaimedMessage]
+    def _prepare(self, claimed: list[outbox.ClaimedMessage], now: dt.datetime
                  ) -> tuple[list[tuple[outbox.ClaimedMessage, OutgoingMessage]], list[Result]]:
-        """Renders each row in its recipient's language; rows that cannot go are settled."""
+        """Renders each row in its recipient's language and chooses its form; rows that cannot
+        go now are settled (opted out, quiet hours, no allowed form, a bad message)."""
         ready: list[tuple[outbox.ClaimedMessage, OutgoingMessage]] = []
         settled: list[Result] = []
         ids = [c.id for c in claimed]
@@ -227,20 +243,73 @@ class Worker:
                 if not item.may_send:
                     settled.append(Result(item, "not_sent", error_message="opted out"))
                     continue
+                until = self._quiet_until(item, now)
+                if until is not None:
+                    settled.append(Result(item, "held", until=until))
+                    continue
                 row = rows[item.id]
                 person = people.get(item.person_id) if item.person_id is not None else None
                 try:
-                    rendered = render_row(session, row, person, self.settings.default_language)
+                    outcome = self._outgoing(session, item, row, person, now)
                 except Exception as exc:  # a bad key or parameter: retrying cannot fix it
                     log.exception("outbox %s: cannot render %r", item.id, item.key)
                     settled.append(Result(item, "failed", error_message=f"cannot render: {exc}"))
                     continue
-                ready.append((item, OutgoingMessage(
-                    id=item.id, to=item.phone, channel=item.channel, key=item.key,
-                    body=rendered.numbered(), media_url=row.media_url,
-                    last_inbound_at=item.last_inbound_at,
-                )))
+                if isinstance(outcome, Result):
+                    settled.append(outcome)
+                else:
+                    ready.append((item, outcome))
         return ready, settled
+
+    def _quiet_until(self, item: outbox.ClaimedMessage, now: dt.datetime) -> dt.datetime | None:
+        """When a scheduled message may go, if it is night at the recipient now. A direct reply
+        (in_reply_to) is never held: the person is awake and waiting for it."""
+        if item.in_reply_to is not None:
+            return None
+        timezone = item.timezone or self.settings.timezone
+        try:
+            zone(timezone)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            log.warning("outbox %s: unknown time zone %r", item.id, timezone)
+            timezone = self.settings.timezone
+        until = self.quiet.next_allowed(now, timezone)
+        return until if until > now else None
+
+    def _outgoing(self, session: Session, item: outbox.ClaimedMessage, row: Outbox,
+                  person: Person | None, now: dt.datetime) -> OutgoingMessage | Result:
+        """The message in the form the window allows, or why it cannot be sent."""
+        rendered = render_row(session, row, person, self.settings.default_language)
+        message = OutgoingMessage(
+            id=item.id, to=item.phone, channel=item.channel, key=item.key,
+            body=rendered.numbered(), media_url=row.media_url,
+        )
+        if not getattr(self.channel, "uses_forms", False):
+            return message
+        route = choose_form(item, now, self.templates, self.settings.twilio_sms_from,
+                            self.settings.twilio_whatsapp_from)
+        if route.form == "not_sent":
+            log.info("outbox %s: not sent: %s", item.id, route.reason)
+            return Result(item, "not_sent", error_message=route.reason)
+        if route.form == "template":
+            return self._template_message(session, item, row, message, rendered, route)
+        return replace(message, form=route.form)
+
+    def _template_message(self, session: Session, item: outbox.ClaimedMessage, row: Outbox,
+                          message: OutgoingMessage, rendered: Rendered,
+                          route: Route) -> OutgoingMessage:
+        """The approved template with its variables in the template's language (English when
+        the person's language has no template, so one message never mixes two)."""
+        template = route.template
+        assert template is not None
+        params = row_params(session, row)
+        same_language = template.language == (item.language or "en")
+        second = item.second_language if same_language else None
+        if not same_language:
+            rendered = render(row.key, params, list(row.options or []), template.language)
+        variables = template.content_variables(params, rendered.numbered(), second)
+        # The body column keeps the text the template stands for, for the simulator and logs.
+        return replace(message, form="template", body=rendered.numbered(),
+                       content_sid=template.content_sid, content_variables=variables)
 
     def _deliver(self, item: outbox.ClaimedMessage, message: OutgoingMessage) -> Result:
         """Sends one message (on a pool thread); never raises."""
@@ -287,6 +356,10 @@ class Worker:
                 elif r.outcome == "not_sent":
                     outbox.mark_failed(session, rid, None, r.error_message, "not_sent", now=at)
                     counts.not_sent += 1
+                elif r.outcome == "held":
+                    assert r.until is not None
+                    outbox.hold(session, rid, r.until)
+                    counts.held += 1
                 else:
                     outbox.mark_failed(session, rid, r.error_code, r.error_message, now=at)
                     if r.error_code == outbox.UNSUBSCRIBED:
@@ -334,7 +407,11 @@ def worker(once: bool) -> None:
     """Send the outbox and fetch media (MESSAGES_PER_SECOND, WORKER_THREADS)."""
     settings = Settings.from_env()
     database = Database(settings.database_url or None)
-    runner = Worker(database, settings)
+    try:
+        runner = Worker(database, settings)
+    except templates_map.TemplateMapError as exc:
+        database.dispose()
+        raise click.ClickException(str(exc)) from exc
     if once:
         with runner:
             click.echo(str(runner.run_once()))

@@ -1,4 +1,5 @@
-"""Project progress as rows for the state team's spreadsheets: one row per project.
+"""Rows for the state team's spreadsheets: one per project (progress), one per outbound
+message (what was sent, how, and what became of it).
 
 Counts come from aggregate subqueries joined once (not a query per project), and rows stream
 from the database in batches, so a state's 100,000 projects export in constant memory.
@@ -17,6 +18,7 @@ from storage.models import (
     TASK_COMPLETED,
     Campaign,
     Evidence,
+    Outbox,
     Person,
     Project,
     School,
@@ -40,6 +42,23 @@ PROJECT_COLUMNS = (
     "started_at",
     "completed_at",
     "last_reply_at",
+)
+MESSAGE_COLUMNS = (
+    "created_at",
+    "phone",
+    "name",
+    "role",
+    "school_code",
+    "district",
+    "block",
+    "key",
+    "channel",
+    "form",
+    "status",
+    "error_code",
+    "error_message",
+    "sent_at",
+    "status_at",
 )
 BATCH = 2000  # rows fetched from the database at a time
 
@@ -110,6 +129,48 @@ def project_rows(session: Session, campaign_id: int | None = None) -> Iterator[t
                 int(evidence_count),
                 *map(_iso, row[13:]),
             )
+
+
+def message_rows(session: Session, status: str | None = None) -> Iterator[tuple[Any, ...]]:
+    """One tuple per outbound message in MESSAGE_COLUMNS order, oldest first.
+
+    A message that was never sent (status not_sent) says why in error_message: outside
+    WhatsApp's window with no template and no SMS, opted out, no sender configured. Someone
+    not in the roster has an empty name and role. Times are ISO 8601 UTC text.
+    """
+    query = (
+        select(
+            Outbox.created_at,
+            Outbox.phone,
+            func.coalesce(Person.name, ""),
+            func.coalesce(Person.role, ""),
+            func.coalesce(School.code, ""),
+            # An officer has no school; their district and block are on their own row.
+            func.coalesce(School.district, Person.district, ""),
+            func.coalesce(School.block, Person.block, ""),
+            Outbox.key,
+            Outbox.channel,
+            func.coalesce(Outbox.form, ""),
+            Outbox.status,
+            Outbox.error_code,
+            func.coalesce(Outbox.error_message, ""),
+            Outbox.sent_at,
+            Outbox.status_at,
+        )
+        .select_from(Outbox)
+        .outerjoin(Person, Person.id == Outbox.person_id)
+        .outerjoin(School, School.id == Person.school_id)
+        .order_by(Outbox.id)
+    )
+    if status is not None:
+        query = query.where(Outbox.status == status)
+    result = session.execute(query, execution_options={"yield_per": BATCH})
+    for batch in result.partitions():
+        for row in batch:
+            created_at, *middle, error_code, error_message, sent_at, status_at = row
+            yield (_iso(created_at), *middle,
+                   "" if error_code is None else int(error_code), error_message,
+                   _iso(sent_at), _iso(status_at))
 
 
 def _iso(value: dt.datetime | None) -> str:

@@ -5,6 +5,9 @@ next_attempt_at moves to now + lease) in one statement, so no two workers get th
 worker that dies mid-batch simply lets its lease run out and the rows become due again. On
 PostgreSQL the claim skips rows another worker has locked (FOR UPDATE SKIP LOCKED); on SQLite
 every transaction starts with BEGIN IMMEDIATE, so claims are serialized by the database lock.
+
+A WhatsApp message refused with error 63016 (sent free-form outside the 24-hour window) gets
+one copy queued, marked `fallback_of`, which the worker may only send as a template or SMS.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, exists, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, exists, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from storage.db import Database
-from storage.models import OUTBOX_RANK, Outbox, Person
+from storage.models import OUTBOX_RANK, Outbox, Person, School, UTCDateTime
 
 # Confirmations of STOP are the one thing an opted-out person still receives.
 OPT_OUT_CONFIRMATIONS = frozenset({"opted_out", "still_opted_out"})
 UNSUBSCRIBED = 21610  # Twilio: the recipient replied STOP to this sender
+OUTSIDE_WINDOW = 63016  # Twilio: a free-form WhatsApp message outside the 24-hour window
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,10 @@ class ClaimedMessage:
     second_language: str | None
     opted_out: bool
     last_inbound_at: dt.datetime | None
+    sms_allowed: bool = True  # False for the roster's "whatsapp-only"
+    timezone: str | None = None  # the person's school's, if it names one
+    in_reply_to: int | None = None  # set for a direct reply, which quiet hours never hold
+    fallback_of: int | None = None  # set for a copy after error 63016: never free-form
 
     @property
     def may_send(self) -> bool:
@@ -67,7 +76,9 @@ def claim(
             p.id: p
             for p in session.execute(
                 select(Person.id, Person.channel, Person.language, Person.second_language,
-                       Person.opted_out_at, Person.last_inbound_at)
+                       Person.opted_out_at, Person.last_inbound_at, Person.sms_allowed,
+                       School.timezone)
+                .outerjoin(School, School.id == Person.school_id)
                 .where(Person.id.in_(person_ids))
             )
         } if person_ids else {}
@@ -87,6 +98,10 @@ def claim(
                 second_language=person.second_language if person else None,
                 opted_out=bool(person and person.opted_out_at),
                 last_inbound_at=person.last_inbound_at if person else None,
+                sms_allowed=bool(person.sms_allowed) if person else True,
+                timezone=person.timezone if person else None,
+                in_reply_to=row.in_reply_to,
+                fallback_of=row.fallback_of,
             )
         )
     return claimed
@@ -118,7 +133,7 @@ def _claim(session: Session, status: str, limit: int, now: dt.datetime,
         .values(status="sending", next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
         .returning(
             Outbox.id, Outbox.person_id, Outbox.phone, Outbox.channel, Outbox.key,
-            Outbox.attempts, Outbox.language,
+            Outbox.attempts, Outbox.language, Outbox.in_reply_to, Outbox.fallback_of,
         )
         .execution_options(synchronize_session=False)
     ).all())
@@ -162,13 +177,16 @@ def mark_all_sent(session: Session, sent: Sequence[Sent], now: dt.datetime | Non
     now = now or _now()
     # Run on the Connection, not the Session: a Session would read a list of parameters as an
     # ORM bulk update by primary key, which cannot keep the forward-only CASE.
+    # A callback that beat this record (a failure with its error code) keeps its error.
+    moved = or_(*(Outbox.status == name for name in _ranked_below("sent")))
     statement = (
         update(Outbox)
         .where(Outbox.id == bindparam("b_id"))
         .values(
             status=_forward("sent"), provider_sid=bindparam("b_sid"), form=bindparam("b_form"),
             body=bindparam("b_body"), channel=bindparam("b_channel"), sent_at=now,
-            status_at=now, error_code=None, error_message=None,
+            status_at=now, error_code=case((moved, None), else_=Outbox.error_code),
+            error_message=case((moved, None), else_=Outbox.error_message),
         )
     )
     session.connection().execute(statement, [
@@ -189,6 +207,17 @@ def mark_retry(
         .where(Outbox.id == id, Outbox.status == "sending")
         .values(status="queued", next_attempt_at=now + delay, error_code=error_code,
                 error_message=error_message)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def hold(session: Session, id: int, until: dt.datetime) -> None:
+    """Back to the queue until `until` (quiet hours at the recipient). The claim counted an
+    attempt; a held message was never tried, so the count is undone."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == id, Outbox.status == "sending")
+        .values(status="queued", next_attempt_at=until, attempts=Outbox.attempts - 1)
         .execution_options(synchronize_session=False)
     )
 
@@ -227,7 +256,8 @@ def apply_status_callback(
     """Moves a message's status forward (a late "delivered" never undoes "read").
 
     Returns whether the row changed. Statuses Kadam does not rank are ignored. Error 21610
-    (the person replied STOP to the sender) opts the person out whatever the status did.
+    (the person replied STOP to the sender) opts the person out whatever the status did; error
+    63016 on a free-form WhatsApp message queues its one fallback copy.
     """
     now = now or _now()
     changed = False
@@ -255,7 +285,42 @@ def apply_status_callback(
             select(Outbox.person_id).where(Outbox.provider_sid == provider_sid)
         )
         opt_out(session, person_id, now)
+    if error_code == OUTSIDE_WINDOW and status in ("failed", "undelivered"):
+        queue_fallback(session, provider_sid, now, outbox_id)
     return changed
+
+
+FALLBACK_COPIED = ("person_id", "phone", "channel", "language", "key", "params", "options",
+                   "media_url", "in_reply_to", "project_id", "task_id", "broadcast_id")
+
+
+def queue_fallback(session: Session, provider_sid: str, now: dt.datetime,
+                   outbox_id: int | None = None) -> None:
+    """Queues one copy of a free-form WhatsApp message that WhatsApp refused (63016), due now.
+
+    Only free-form messages get 63016, so the original's form is "session", or not yet
+    recorded when the callback beat the worker. The unique fallback_of makes a repeated
+    callback (or two racing) queue nothing more; the worker sends the copy as a template or
+    SMS, or records why it could not.
+    """
+    original = Outbox.provider_sid == provider_sid
+    if outbox_id is not None:
+        original = original | ((Outbox.id == outbox_id) & Outbox.provider_sid.is_(None))
+    copy = (
+        select(*(getattr(Outbox, name) for name in FALLBACK_COPIED), Outbox.id,
+               literal("queued"), literal(0), literal(now, UTCDateTime()),
+               literal(now, UTCDateTime()))
+        .where(original, Outbox.fallback_of.is_(None),
+               or_(Outbox.form.is_(None), Outbox.form == "session"))
+    )
+    columns = [*FALLBACK_COPIED, "fallback_of", "status", "attempts", "next_attempt_at",
+               "created_at"]
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)
+    session.execute(
+        insert(Outbox).from_select(columns, copy)
+        .on_conflict_do_nothing(index_elements=["fallback_of"])
+    )
 
 
 def _now() -> dt.datetime:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from bot.cli import main
 from storage.campaigns import launch
 from storage.db import Database
-from storage.exports import PROJECT_COLUMNS, project_rows
+from storage.exports import MESSAGE_COLUMNS, PROJECT_COLUMNS, project_rows
 from storage.models import Evidence, Project, Task
 from tests.factories import make_headmaster, make_school, make_template
 
@@ -188,3 +188,73 @@ def test_empty_database_exports_just_the_header(db, kadam):
 
     assert result.exit_code == 0, result.output
     assert result.stdout == HEADER + "\n"
+
+
+# --- kadam export messages ----------------------------------------------------------------------
+
+MESSAGES_HEADER = (
+    "created_at,phone,name,role,school_code,district,block,key,channel,form,status,error_code,"
+    "error_message,sent_at,status_at"
+)
+LATE = "outside WhatsApp's 24-hour window and no approved template for task.prompt (hi); no SMS"
+
+
+@pytest.fixture
+def messages(db: Database) -> None:
+    """A prompt sent by SMS to Asha, one not sent to Ravi (and why), a digest to a BEO and the
+    reply to a number not in the roster."""
+    from storage.models import Outbox
+    from tests.factories import make_beo
+
+    with db.transaction() as session:
+        p1 = make_school(session, "P1", district="Pune", block="Haveli")
+        asha = make_headmaster(session, p1, name="Asha Patil", phone="+919800000001")
+        ravi = make_headmaster(session, p1, name="Ravi", phone="+919800000002")
+        beo = make_beo(session, district="Nagpur", block="Kamptee", name="BEO Kamptee",
+                       phone="+918000000001")
+        common = {"params": {}, "options": [], "created_at": NOW}
+        session.add_all([
+            Outbox(person_id=asha.id, phone=asha.phone, channel="sms", key="task.prompt",
+                   form="sms", status="delivered", sent_at=NOW + dt.timedelta(minutes=1),
+                   status_at=NOW + dt.timedelta(minutes=2), **common),
+            Outbox(person_id=ravi.id, phone=ravi.phone, channel="whatsapp", key="task.prompt",
+                   status="not_sent", error_message=LATE, status_at=NOW, **common),
+            Outbox(person_id=beo.id, phone=beo.phone, channel="whatsapp", key="digest",
+                   form="template", status="failed", error_code=63016, **common),
+            Outbox(phone="+919811111111", channel="whatsapp", key="unregistered", **common),
+        ])
+
+
+def test_messages_export_has_one_row_per_message_with_why_it_was_not_sent(db, messages, kadam):
+    result = kadam("export", "messages")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == MESSAGES_HEADER
+    rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+    assert rows == [
+        ["2024-07-01T04:30:00Z", "+919800000001", "Asha Patil", "headmaster", "P1", "Pune",
+         "Haveli", "task.prompt", "sms", "sms", "delivered", "", "", "2024-07-01T04:31:00Z",
+         "2024-07-01T04:32:00Z"],
+        ["2024-07-01T04:30:00Z", "+919800000002", "Ravi", "headmaster", "P1", "Pune", "Haveli",
+         "task.prompt", "whatsapp", "", "not_sent", "", LATE, "", "2024-07-01T04:30:00Z"],
+        ["2024-07-01T04:30:00Z", "+918000000001", "BEO Kamptee", "beo", "", "Nagpur",
+         "Kamptee", "digest", "whatsapp", "template", "failed", "63016", "", "", ""],
+        ["2024-07-01T04:30:00Z", "+919811111111", "", "", "", "", "", "unregistered",
+         "whatsapp", "", "queued", "", "", "", ""],
+    ]
+
+
+def test_messages_export_filters_by_status_and_writes_excel(db, messages, kadam, tmp_path):
+    out = tmp_path / "unsent.xlsx"
+
+    result = kadam("export", "messages", "--status", "not_sent", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert "1 messages written" in result.stderr
+    workbook = load_workbook(out, read_only=True)
+    rows = [tuple("" if v is None else v for v in row) for row in workbook.active.values]
+    workbook.close()
+    assert rows[0] == MESSAGE_COLUMNS
+    assert [(r[1], r[10], r[12]) for r in rows[1:]] == [("+919800000002", "not_sent", LATE)]
+    assert kadam("export", "messages", "--status", "lost").exit_code == 2

@@ -170,3 +170,18 @@ def test_store_leaves_nothing_behind_when_a_stream_is_too_large(tmp_path):
 ])
 def test_extension_follows_the_content_type(content_type, ext):
     assert extension_for(content_type) == ext
+
+
+def test_retries_are_spaced_from_the_last_try_not_bunched_after_a_pause(db, twilio, tmp_path):
+    url = twilio.url + f"/2010-04-01/Accounts/{twilio.account_sid}/Messages/MMy/Media/MEgone"
+    evidence_id, _ = pending_evidence(db, url)
+    settings = settings_for(twilio, tmp_path)
+    assert run(db, settings).media_retried == 1
+    assert evidence(db, evidence_id).next_attempt_at == NOW + RETRY_AFTER[1]
+    # The worker was down for two hours: one try now, the next a step's gap after it.
+    back = NOW + dt.timedelta(hours=2)
+    assert run(db, settings, back).media_retried == 1
+    assert run(db, settings, back + dt.timedelta(minutes=1)).total == 0
+    gap = RETRY_AFTER[2] - RETRY_AFTER[1]
+    assert evidence(db, evidence_id).next_attempt_at == back + gap
+    assert evidence(db, evidence_id).attempts == 2

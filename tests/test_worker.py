@@ -42,10 +42,14 @@ def settings_for(standin: TwilioStandin, tmp_path: Path, **changes: object) -> S
 
 
 def add_person(db: Database, phone: str, *, channel: str = "whatsapp", language: str = "en",
-               opted_out_at: dt.datetime | None = None) -> int:
+               opted_out_at: dt.datetime | None = None,
+               last_inbound_at: dt.datetime | None = NOW - dt.timedelta(hours=1)) -> int:
+    """A headmaster who wrote an hour ago, so WhatsApp's window is open (tests/test_window.py
+    covers the closed window)."""
     with db.transaction() as session:
         person = Person(phone=phone, name="Sunita", role="headmaster", language=language,
-                        channel=channel, opted_out_at=opted_out_at)
+                        channel=channel, opted_out_at=opted_out_at,
+                        last_inbound_at=last_inbound_at)
         session.add(person)
         session.flush()
         return person.id
@@ -394,6 +398,7 @@ def test_worker_cli_once_prints_counts(db_url, tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("KADAM_QUIET_HOURS", "off")  # the message is due now, whatever the hour
     result = CliRunner().invoke(main, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "sent 1" in result.output

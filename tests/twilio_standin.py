@@ -2,7 +2,9 @@
 
 Point the real twilio library at it with TWILIO_API_URL. It answers
 POST /2010-04-01/Accounts/<sid>/Messages.json the way Twilio does, records every request, and
-can be scripted to answer 429, 500, a Twilio error, or to hang past the client's timeout. It
+can be scripted to answer 429, 500, a Twilio error, or to hang past the client's timeout; like
+Twilio it refuses a message with no body, media or template (21619) and template variables that
+are not a JSON object (21656). It
 also serves media files behind the account's credentials, with a redirect hop to a "CDN" path
 on another host name (localhost instead of 127.0.0.1), as Twilio's media URLs do.
 
@@ -192,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def state(self) -> _State:
-        return self.server.standin  # type: ignore[attr-defined,no-any-return]
+        return self.server.standin  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # quiet: a benchmark makes thousands of requests
@@ -207,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif not self._authorised(match["sid"]):
             self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401}, form)
         else:
-            reply = self._scripted(form.get("To", ""))
+            reply = _refusal(form) or self._scripted(form.get("To", ""))
             if reply.hang and self.state.stopping.wait(reply.hang):
                 return
             if reply.status >= 300:
@@ -279,6 +281,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
         self.wfile.write(content)
+
+
+def _refusal(form: dict[str, str]) -> Reply | None:
+    """What Twilio refuses whatever the script: a message with nothing to send, or template
+    variables that are not a JSON object."""
+    if not (form.get("Body") or form.get("MediaUrl") or form.get("ContentSid")):
+        return Reply.error(21619, message="A text message body or media url must be specified")
+    if "ContentVariables" in form:
+        try:
+            variables = json.loads(form["ContentVariables"])
+        except ValueError:
+            variables = None
+        if not isinstance(variables, dict):
+            return Reply.error(21656, message="The ContentVariables Parameter is invalid")
+    return None
 
 
 def _message_resource(account_sid: str, form: dict[str, str]) -> dict[str, Any]:
