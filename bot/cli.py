@@ -48,12 +48,13 @@ def _register() -> None:
     from bot.clock import clock_command, tick_command
     from bot.demo import demo
     from bot.export_cli import export
+    from bot.i18n_check import i18n
     from bot.roster import roster
     from bot.template_cli import template
     from bot.worker import worker
 
     for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
-                    clock_command, demo):
+                    clock_command, i18n, demo):
         main.add_command(command)
 
 

@@ -49,7 +49,8 @@ PAUSE_WORDS = {"pause", "ruko", "thoda ruko", "रुको", "रुकें",
 POSTPONE_DAYS = 1
 PAUSE_DAYS = 7
 DETAIL_WORDS = {"details", "detail", "more", "info", "vivran", "jankari", "विवरण", "जानकारी",
-                "माहिती", "mahiti", "ibisobanuro", "maelezo", "détails"}
+                "माहिती", "mahiti", "ibisobanuro", "maelezo", "détails", "বিস্তারিত",
+                "বিস্তাৰিত", "માહિતી", "ಮಾಹಿತಿ", "விவரம்", "వివరాలు", "ਜਾਣਕਾਰੀ", "ତଥ୍ୟ"}
 
 
 @dataclass(frozen=True)
