@@ -9,6 +9,7 @@ from __future__ import annotations
 import gettext as stdlib_gettext
 import io
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +56,15 @@ def _load(language: str) -> stdlib_gettext.GNUTranslations | None:
 
 
 def locale_for(language: str) -> Locale:
-    try:
-        return Locale.parse(language)
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse(DEFAULT_LANGUAGE)
+    """The language as spoken where Kadam runs (hi_IN, en_IN, sw_KE), for digit grouping
+    ("1,50,000" in India) and month names; the bare language where that pair is unknown."""
+    region = os.environ.get("KADAM_DEFAULT_REGION", "IN").strip().upper()
+    for name in (f"{language}_{region}", language, DEFAULT_LANGUAGE):
+        try:
+            return Locale.parse(name)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse(DEFAULT_LANGUAGE)
 
 
 class Translator:
@@ -118,4 +125,19 @@ def _(message: str) -> str:
 
 
 def format_params(t: Translator, params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (t.pick(v) if isinstance(v, dict) else v) for k, v in params.items()}
+    """Content maps in the person's language; large numbers grouped the local way. Small
+    numbers stay numbers, because plural forms are chosen from them."""
+    return {k: _value(t, v) for k, v in params.items()}
+
+
+def number(t: Translator, value: Any) -> Any:
+    """One value as format_params would give it (for values inside lists)."""
+    return _value(t, value)
+
+
+def _value(t: Translator, value: Any) -> Any:
+    if isinstance(value, dict):
+        return t.pick(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
+        return format_decimal(value, locale=t.locale)
+    return value

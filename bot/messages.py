@@ -14,7 +14,7 @@ from typing import Any
 
 from babel.dates import format_date
 
-from bot.i18n import Translator, _, format_params
+from bot.i18n import Translator, _, format_params, number
 
 
 @dataclass(frozen=True)
@@ -314,11 +314,12 @@ def _names(t: Translator, names: list[str]) -> str:
 
 
 def _digest_section(t: Translator, c: Mapping[str, Any]) -> list[str]:
-    values = {**c, "title": t.pick(c["title"])}
+    values = {k: number(t, v) for k, v in c.items()}
     lines = [t.gettext("“%(title)s”: %(started)s of %(schools)s schools started, "
                        "%(completed)s completed.") % values]
     for block in c.get("blocks", []):
-        lines.append(t.gettext("%(block)s: %(completed)s of %(schools)s completed") % block)
+        lines.append(t.gettext("%(block)s: %(completed)s of %(schools)s completed")
+                     % {k: number(t, v) for k, v in block.items()})
     if c.get("task"):
         task = c["task"]
         lines.append(t.gettext("Most schools are on task %(position)s: %(title)s") % {

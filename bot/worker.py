@@ -41,6 +41,7 @@ from bot.config import Settings
 from bot.media import MediaFetcher
 from bot.messages import Rendered, render
 from bot.outbound import render_row, row_params
+from bot.sms import plain_for_sms, sms_cost
 from storage import outbox
 from storage.db import Database
 from storage.models import Outbox, Person
@@ -292,6 +293,17 @@ class Worker:
             return Result(item, "not_sent", error_message=route.reason)
         if route.form == "template":
             return self._template_message(session, item, row, message, rendered, route)
+        if route.form == "sms" and sms_cost(message.body).segments > SMS_SEGMENTS:
+            # A task's how-to can be long; on SMS the task itself is what must arrive, so the
+            # description and the photo reminder give way (the task's number still answers).
+            params = {k: v for k, v in row_params(session, row).items() if k != "description"}
+            params["photo"] = False
+            shorter = render(row.key, params, list(row.options or []),
+                             item.language or self.settings.default_language,
+                             item.second_language)
+            message = replace(message, body=shorter.numbered())
+        if route.form == "sms":
+            message = replace(message, body=plain_for_sms(message.body))
         return replace(message, form=route.form)
 
     def _template_message(self, session: Session, item: outbox.ClaimedMessage, row: Outbox,
@@ -339,7 +351,7 @@ class Worker:
         at = now or _utcnow()
         sent = [
             outbox.Sent(r.claimed.id, r.provider_sid or "", r.form or "", r.body or "",
-                        r.channel or r.claimed.channel)
+                        r.channel or r.claimed.channel, *_sms_cost(r))
             for r in results if r.outcome == "sent"
         ]
         with self.db.transaction() as session:
@@ -399,6 +411,16 @@ class Worker:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+SMS_SEGMENTS = 3  # the most an SMS prompt may cost
+
+
+def _sms_cost(result: Result) -> tuple[str | None, int | None]:
+    if result.form != "sms" or result.body is None:
+        return None, None
+    cost = sms_cost(result.body)
+    return cost.encoding, cost.segments
 
 
 @click.command()

@@ -327,6 +327,9 @@ class Outbox(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     form: Mapped[str | None] = mapped_column(String(16))  # console | session | template | sms
     body: Mapped[str | None] = mapped_column(Text)
+    # What an SMS cost: GSM-7 or UCS-2, and its segment count (set when sent as SMS).
+    sms_encoding: Mapped[str | None] = mapped_column(String(8))
+    sms_segments: Mapped[int | None] = mapped_column(Integer)
     media_url: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

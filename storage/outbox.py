@@ -160,6 +160,8 @@ class Sent:
     form: str  # console | session | template | sms
     body: str
     channel: str  # whatsapp | sms, as actually sent
+    sms_encoding: str | None = None
+    sms_segments: int | None = None
 
 
 def mark_sent(
@@ -185,13 +187,14 @@ def mark_all_sent(session: Session, sent: Sequence[Sent], now: dt.datetime | Non
         .values(
             status=_forward("sent"), provider_sid=bindparam("b_sid"), form=bindparam("b_form"),
             body=bindparam("b_body"), channel=bindparam("b_channel"), sent_at=now,
+            sms_encoding=bindparam("b_encoding"), sms_segments=bindparam("b_segments"),
             status_at=now, error_code=case((moved, None), else_=Outbox.error_code),
             error_message=case((moved, None), else_=Outbox.error_message),
         )
     )
     session.connection().execute(statement, [
         {"b_id": s.id, "b_sid": s.provider_sid, "b_form": s.form, "b_body": s.body,
-         "b_channel": s.channel}
+         "b_channel": s.channel, "b_encoding": s.sms_encoding, "b_segments": s.sms_segments}
         for s in sent
     ])
 

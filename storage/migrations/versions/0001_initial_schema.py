@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 07:48:23.157980
+Create Date: 2026-11-24 08:10:15.633824
 """
 
 from alembic import op
@@ -246,6 +246,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('form', sa.String(length=16), nullable=True),
     sa.Column('body', sa.Text(), nullable=True),
+    sa.Column('sms_encoding', sa.String(length=8), nullable=True),
+    sa.Column('sms_segments', sa.Integer(), nullable=True),
     sa.Column('media_url', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', storage.models.UTCDateTime(), nullable=False),
