@@ -801,8 +801,13 @@ def _deletions(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+# Words that only ever appear in "means nothing" phrases ("competed") block their exact
+# selves, but a typo is never read as one of them: "compelted" is "completed".
+_MEANINGFUL = frozenset(word for phrases in _BY_FIRST.values() for p in phrases
+                        if any(name != Name.UNKNOWN for _, name in p.meanings)
+                        for word in p.words)
 _NEAR: dict[str, set[str]] = {}
-for _keyword in _KEYWORDS:
+for _keyword in _KEYWORDS & _MEANINGFUL:
     if len(_keyword) >= 4 and _latin(_keyword):
         for _variant in _deletions(_keyword):
             _NEAR.setdefault(_variant, set()).add(_keyword)
@@ -814,8 +819,10 @@ def _spellings(token: str) -> dict[str, int]:
     found = {token: 0} if token in _KEYWORDS else {}
     if token in _FILLER or not _latin(token) or len(token) < 3:
         return found
-    for variant in _deletions(token):
-        for keyword in _NEAR.get(variant, ()):
+    # Sorted, so the same reply is read the same way in every process (sets iterate in an
+    # order that changes with Python's hash seed).
+    for variant in sorted(_deletions(token)):
+        for keyword in sorted(_NEAR.get(variant, ())):
             if keyword not in found and _typo(token, keyword):
                 found[keyword] = 1
     return found
