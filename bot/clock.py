@@ -139,10 +139,17 @@ class Leadership:
             return bool(getattr(taken, "rowcount", 0))
 
     def release(self) -> None:
+        """Stops leading. The unlock is explicit: a closed connection's lock is only dropped
+        once the server notices, and a standby may ask before then."""
         if self._connection is not None:
             try:
-                self._connection.close()
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                         {"key": ADVISORY_LOCK})
+                self._connection.commit()
+            except Exception:  # noqa: BLE001 - a dead connection has dropped the lock anyway
+                log.debug("unlock on a broken connection", exc_info=True)
             finally:
+                self._connection.close()
                 self._connection = None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ UNREGISTERED_REPLY_EVERY = dt.timedelta(hours=24)
 OFFICERS = ("beo", "deo")
 OFFICER_EVENTS = (officer.DigestDue, officer.HelpAlert)
 BATCH = 1000  # people per transaction when the clock triggers many
+TRIGGER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,21 @@ class Engine:
                     replies += self._run(session, person,
                                          store.lock_conversation(session, person_id), event,
                                          now, None, schedules)
-        for chunk in _batches(items, batch):
-            with self.db.transaction() as session:
-                replies += self._trigger_batch(session, chunk, now)
+        chunks = list(_batches(items, batch))
+        people_once = len({person_id for person_id, _ in items}) == len(items)
+        if people_once and len(chunks) > 1 and not self.db.is_sqlite:
+            # Batches of different people are independent: two connections overlap one
+            # batch's Python with the other's database work. (SQLite has one writer anyway.)
+            with ThreadPoolExecutor(max_workers=TRIGGER_THREADS) as pool:
+                return replies + sum(pool.map(lambda chunk: self._one_batch(chunk, now),
+                                              chunks))
+        for chunk in chunks:
+            replies += self._one_batch(chunk, now)
         return replies
+
+    def _one_batch(self, chunk: list[tuple[int, Event]], now: dt.datetime) -> int:
+        with self.db.transaction() as session:
+            return self._trigger_batch(session, chunk, now)
 
     # --- internals ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.clock import Clock, tick
 from bot.config import Settings
 from bot.engine import Engine, Inbound
+from flows.events import TaskDue
 from storage.campaigns import launch
 from storage.models import Outbox, Person, Project, Task
 from storage.schedule import QuietHours
@@ -236,3 +237,21 @@ def test_two_clocks_exactly_one_sends(world):
         assert standby.beat(at + dt.timedelta(minutes=4)) is not None
     finally:
         standby.leadership.release()
+
+
+def test_many_triggers_in_small_batches_each_reach_their_person_once(world):
+    db, settings, people = world
+    for name in ("asha", "claudine"):
+        say(db, settings, people[name], "yes", T0 + dt.timedelta(hours=6))
+    with db.sessions() as session:
+        due = [(pid, TaskDue(project_id, task_id)) for project_id, pid, task_id in
+               session.execute(select(Project.id, Project.headmaster_id, Task.id)
+                               .join(Task, Task.project_id == Project.id)
+                               .join(Person, Person.id == Project.headmaster_id)
+                               .where(Task.position == 2, Project.status == "started"))]
+    assert len(due) == 2
+    engine = Engine(db, settings, QUIET)
+    assert engine.trigger_many(due, T0 + dt.timedelta(days=2, hours=6), batch=1) == 2
+    prompts = [r.task_id for name in ("asha", "claudine")
+               for r in outbox(db, people[name]) if r.key == "task.prompt"]
+    assert sorted(prompts) == sorted({*prompts}) and len(prompts) == 4
