@@ -82,17 +82,18 @@ def _history(session, person: Person) -> list[Bubble]:  # type: ignore[no-untype
         select(Outbox).where(Outbox.phone == person.phone)
         .order_by(Outbox.id.desc()).limit(HISTORY)
     ).all()
-    items: list[tuple[object, int, Bubble]] = []
+    items: list[tuple[object, int, int, Bubble]] = []
     for msg in inbound:
-        items.append((msg.received_at, 0, Bubble(True, msg.body, _time(msg.received_at), [], "",
-                                                 "", len(msg.media or []))))
+        mine = Bubble(True, msg.body, _time(msg.received_at), [], "", "", len(msg.media or []))
+        items.append((msg.received_at, 0, msg.id, mine))
     for row in outbound:
         rendered: Rendered = render_row(session, row, person, settings.default_language)
-        items.append((row.created_at, 1, Bubble(False, rendered.text, _time(row.created_at),
-                                                rendered.options, rendered.numbered(),
-                                                row.status)))
-    items.sort(key=lambda item: (item[0], item[1]))
-    return [bubble for _, _, bubble in items][-HISTORY:]
+        reply = Bubble(False, rendered.text, _time(row.created_at), rendered.options,
+                       rendered.numbered(), row.status)
+        items.append((row.created_at, 1, row.id, reply))
+    # Replies written in one step share a time: their ids keep them in the order written.
+    items.sort(key=lambda item: (item[0], item[1], item[2]))
+    return [bubble for _, _, _, bubble in items][-HISTORY:]
 
 
 def _time(value) -> str:  # type: ignore[no-untyped-def]
