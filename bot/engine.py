@@ -218,8 +218,13 @@ class Engine:
         state = State(conversation.state, dict(conversation.context or {}))
         if person.role in OFFICERS:
             text = event.text if isinstance(event, Message) else ""
-            result = officer.step(self._officer_snapshot(session, person, text, now), state,
-                                  event, now)
+            # A digest or an alert carries what it needs; only a message may ask for the
+            # officer's area as of now ("status", "school CODE").
+            officer_snapshot = (self._officer_snapshot(session, person, text, now)
+                                if isinstance(event, Message) else
+                                officer.OfficerSnapshot(person.id, person.name, person.language,
+                                                        person.opted_out_at is not None))
+            result = officer.step(officer_snapshot, state, event, now)
         else:
             snapshot = snapshot or store.snapshot(session, person, today, now)
             result = step(snapshot, state, event, now)
