@@ -43,6 +43,7 @@ OFFICERS = ("beo", "deo")
 OFFICER_EVENTS = (officer.DigestDue, officer.HelpAlert)
 BATCH = 1000  # people per transaction when the clock triggers many
 TRIGGER_THREADS = 2
+OFFICER_BATCH = 200  # digests and alerts per transaction
 
 
 @dataclass(frozen=True)
@@ -100,14 +101,15 @@ class Engine:
         replies = 0
         one_by_one = [item for item in items if isinstance(item[1], OFFICER_EVENTS)]
         items = [item for item in items if not isinstance(item[1], OFFICER_EVENTS)]
-        for person_id, event in one_by_one:
+        for start in range(0, len(one_by_one), OFFICER_BATCH):
             with self.db.transaction() as session:
-                person = session.get(Person, person_id)
-                if person is not None:
-                    schedules = Schedules(session, self.settings.timezone, self.quiet)
-                    replies += self._run(session, person,
-                                         store.lock_conversation(session, person_id), event,
-                                         now, None, schedules)
+                schedules = Schedules(session, self.settings.timezone, self.quiet)
+                for person_id, event in one_by_one[start:start + OFFICER_BATCH]:
+                    person = session.get(Person, person_id)
+                    if person is not None:
+                        replies += self._run(session, person,
+                                             store.lock_conversation(session, person_id),
+                                             event, now, None, schedules)
         chunks = list(_batches(items, batch))
         people_once = len({person_id for person_id, _ in items}) == len(items)
         if people_once and len(chunks) > 1 and not self.db.is_sqlite:

@@ -302,6 +302,7 @@ def _evidence_saved(t: Translator, p: Mapping[str, Any]) -> str:
 
 DIGEST_LIMIT = 1000  # one WhatsApp message an officer reads in a glance
 NAMES_SHOWN = 3
+BLOCKS_SHOWN = 5
 
 
 def _names(t: Translator, names: list[str]) -> str:
@@ -317,9 +318,15 @@ def _digest_section(t: Translator, c: Mapping[str, Any]) -> list[str]:
     values = {k: number(t, v) for k, v in c.items()}
     lines = [t.gettext("“%(title)s”: %(started)s of %(schools)s schools started, "
                        "%(completed)s completed.") % values]
-    for block in c.get("blocks", []):
+    # A district officer reads the blocks furthest behind first; the rest are one line.
+    blocks = sorted(c.get("blocks", []), key=lambda b: (b["completed"] / max(b["schools"], 1),
+                                                        b["block"]))
+    for block in blocks[:BLOCKS_SHOWN]:
         lines.append(t.gettext("%(block)s: %(completed)s of %(schools)s completed")
                      % {k: number(t, v) for k, v in block.items()})
+    if len(blocks) > BLOCKS_SHOWN:
+        lines.append(t.gettext("and %(count)s more blocks") % {"count": len(blocks) -
+                                                               BLOCKS_SHOWN})
     if c.get("task"):
         task = c["task"]
         lines.append(t.gettext("Most schools are on task %(position)s: %(title)s") % {
