@@ -21,9 +21,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-OUT = BENCH / "out"
+OUT = Path(os.environ.get("BENCH_OUT") or BENCH / "out")
 VENV_BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CODE = ("bot", "flows", "storage", "templates", "locales", "bench")
+COPIED_FROM = "KADAM_BENCH_COPIED_FROM"
+
+
+def run_on_a_copy(script: str) -> None:
+    """Runs bench/`script` again on a copy of the code (CODE) and exits with its status, unless
+    this already is the copy: the tree may be edited during a long run, and a server started
+    minutes after the database was migrated must not load newer models than the migrations.
+    Results still go to this tree's bench/out."""
+    if os.environ.get(COPIED_FROM):
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kadam-code-") as tmp:
+        for name in CODE:
+            shutil.copytree(ROOT / name, Path(tmp) / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "out"))
+        env = {**os.environ, COPIED_FROM: str(ROOT), "BENCH_OUT": str(OUT),
+               "PYTHONPATH": os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")]))}
+        command = [sys.executable, str(Path(tmp) / "bench" / script), *sys.argv[1:]]
+        sys.exit(subprocess.call(command, env=env))
+
+
+def code_version() -> dict[str, str | int]:
+    """The commit the code was copied from, and how many of its files differed from it."""
+    root = os.environ.get(COPIED_FROM) or str(ROOT)
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", root, *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", *CODE).splitlines()
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_files": len(changed)}
 
 
 @contextlib.contextmanager

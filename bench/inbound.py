@@ -37,8 +37,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import common
@@ -235,21 +236,19 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
     with common.gunicorn(spec, env, workers=args.workers, worker_class=args.worker_class,
                          log=log) as (port, pid):
         warm = asyncio.run(closed_loop(port, iter(requests.batch(WARMUP)), 4, 60))
-        sent, failed = warm["requests"], warm["non_200"]
-        ours = [os.getpid(), pid, *common.children(pid), *common.database_backends(url)]
+        statuses, tries = Counter(warm["statuses"]), []
+        processes = {"client": [os.getpid()], "server": [pid, *common.children(pid)],
+                     "database": common.database_backends(url)}
         closed_n = int(args.seconds * CLOSED_CAP_PER_SECOND)
-        tries = []
         for attempt in range(1, args.attempts + 1):
             closed = requests.batch(closed_n)
             fixed = requests.batch(int(args.rate * args.seconds))
             busy = common.wait_until_quiet(args.max_others)
-            meter = common.CpuMeter(ours)
-            peak = asyncio.run(closed_loop(port, iter(closed), args.connections, args.seconds))
-            peak["cpu"], meter = meter.stop(), common.CpuMeter(ours)
-            steady = asyncio.run(open_loop(port, iter(fixed), args.rate, args.seconds))
-            steady["cpu"] = meter.stop()
-            sent += peak["requests"] + steady["requests"]
-            failed += peak["non_200"] + steady["non_200"]
+            peak = metered(processes, closed_loop(port, iter(closed), args.connections,
+                                                  args.seconds))
+            steady = metered(processes, open_loop(port, iter(fixed), args.rate, args.seconds))
+            statuses.update(peak["statuses"])
+            statuses.update(steady["statuses"])
             others = max(peak["cpu"]["others"], steady["cpu"]["others"])
             tries.append({"closed_loop": peak, "open_loop": steady, "others": others,
                           "busy_before": busy, "prepared_ran_out": peak["requests"] >= closed_n})
@@ -258,12 +257,27 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
                   flush=True)
             if others <= args.max_others:
                 break
-    stored = count_rows(url, table) - before
-    print(f"[{kind}] {name}: sent {sent}, stored {stored}, non-200 {failed}", flush=True)
+    sent, stored = statuses.total(), count_rows(url, table) - before
+    print(f"[{kind}] {name}: sent {sent}, stored {stored}, statuses {dict(statuses)}", flush=True)
     quietest = min(tries, key=lambda t: t["others"])
     return {**quietest, "tries": len(tries), "sent": sent, "stored": stored,
-            "replies_queued": count_rows(url, "outbox") - queued,
-            "ok": failed == 0 and stored == sent}
+            "statuses": dict(statuses), "replies_queued": count_rows(url, "outbox") - queued,
+            "ok": statuses["200"] == sent == stored}
+
+
+def metered(processes: dict[str, list[int]], load: Coroutine[Any, Any, dict]) -> dict:
+    """Runs one load and adds the CPU it cost: shares of the machine (ours, everyone else's)
+    and CPU milliseconds per request in the client, the server and the database backends."""
+    meter = common.CpuMeter(pid for pids in processes.values() for pid in pids)
+    before = {group: common.process_cpu(pids) for group, pids in processes.items()}
+    result = asyncio.run(load)
+    result["cpu"] = meter.stop()
+    result["cpu_ms_per_request"] = {
+        group: round((common.process_cpu(pids) - before[group]) * 1000
+                     / max(1, result["requests"]), 2)
+        for group, pids in processes.items()
+    }
+    return result
 
 
 def table(results: dict, rate: float) -> str:
@@ -341,6 +355,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="N",
                         help="profile N requests in-process (--db, default SQLite), then exit")
     args = parser.parse_args()
+    common.run_on_a_copy("inbound.py")
     common.OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kadam-bench-") as tmp:
         if args.profile:
@@ -351,6 +366,7 @@ def main() -> None:
     uses_pg = "postgresql" in kinds
     report = {"benchmark": "inbound", "command": " ".join(["bench/inbound.py", *sys.argv[1:]]),
               "machine": common.machine(args.pg_url if uses_pg else None),
+              "code": common.code_version(),
               "settings": {k: v for k, v in vars(args).items() if k != "profile"},
               "results": results}
     (common.OUT / "inbound.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -358,7 +374,7 @@ def main() -> None:
     print(table(results, args.rate))
     for kind, r in results.items():
         if not (r["app"]["ok"] and r["reference"]["ok"]):
-            print(f"{kind}: NOT VALID, requests failed: {r['app']['closed_loop']['statuses']}")
+            print(f"{kind}: NOT VALID: some requests failed or were not stored exactly once")
             continue
         print(f"{kind}: the app does {r['ratio']}x the reference's requests/s (target 0.6x); "
               f"its p99 at {args.rate:g}/s is {r['app']['open_loop']['p99_ms']} ms "
