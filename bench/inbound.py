@@ -19,6 +19,11 @@ path, all built before the clock starts. The client is one asyncio loop on raw s
 connection per request, as gunicorn's sync workers close after each response). It shares the
 machine's cores with the server, so it takes some CPU from it.
 
+The machine may be shared: each measurement waits for a quiet CPU, records the CPU used by us
+(client, gunicorn, database backends; also per request) and by everyone else, and is repeated
+(--attempts) while others used more than --max-others; the quietest try is reported. The run
+uses a copy of the code (common.run_on_a_copy), so edits made meanwhile cannot mix versions.
+
     .venv/bin/python bench/inbound.py [--db sqlite|postgresql|both] [--seconds N]
     .venv/bin/python bench/inbound.py --profile 500 [--db postgresql]  # cProfile, in-process
 
