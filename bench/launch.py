@@ -13,7 +13,10 @@ For each run (a database and a number of schools N) it
            floor for any set-based launch;
        (b) "all rows": the same 10N rows the launch writes (N projects, 7N tasks, N outbox rows,
            N conversations), with plain inserts; what is left between (b) and the launch is
-           the cost of indexes, constraints, ON CONFLICT and the audience checks.
+           the cost of indexes, constraints, ON CONFLICT and the audience checks;
+  5. times the worker's first claim of the queue the launch filled (storage.outbox.claim of 16
+     rows) straight after it, and again after ANALYZE outbox: on PostgreSQL the claim's plan
+     depends on outbox's statistics, which launch does not refresh.
 
 The machine may be shared, so each timed part waits until the CPU is quiet and records the
 share of the CPU other processes used meanwhile.
@@ -106,10 +109,10 @@ def statement_timer(database: Database) -> Iterator[list[tuple[float, str]]]:
     """Collects (seconds, statement) for every statement run on the database's engine."""
     timings: list[tuple[float, str]] = []
 
-    def before(conn, cursor, statement, params, context, many):  # noqa: ANN001
+    def before(conn, cursor, statement, params, context, many):
         conn.info["bench_started"] = time.perf_counter()
 
-    def after(conn, cursor, statement, params, context, many):  # noqa: ANN001
+    def after(conn, cursor, statement, params, context, many):
         timings.append((time.perf_counter() - conn.info.pop("bench_started"), statement))
 
     event.listen(database.engine, "before_cursor_execute", before)
@@ -133,7 +136,7 @@ def label(statement: str) -> str:
     return words[:40]
 
 
-def timed(ours: list[int], work) -> tuple[float, dict[str, float]]:  # noqa: ANN001
+def timed(ours: list[int], work) -> tuple[float, dict[str, float]]:
     """Runs work() once the machine is quiet; returns (seconds, CPU shares ours/others)."""
     common.wait_until_quiet(0.15, patience=120)
     meter = common.CpuMeter(ours)
@@ -201,12 +204,12 @@ def explain_slowest(database: Database, slowest: str) -> list[str]:
     (so its report is meaningless); returns the plan of the INSERT labelled `slowest`."""
     plans: dict[str, list[str]] = {}
 
-    def before(conn, cursor, statement, params, context, many):  # noqa: ANN001
+    def before(conn, cursor, statement, params, context, many):
         if statement.lstrip().startswith("INSERT INTO") and "RETURNING" not in statement:
             statement = "EXPLAIN (ANALYZE, BUFFERS) " + statement
         return statement, params
 
-    def after(conn, cursor, statement, params, context, many):  # noqa: ANN001
+    def after(conn, cursor, statement, params, context, many):
         if statement.startswith("EXPLAIN"):
             plans[label(statement.split(") ", 1)[1])] = [row[0] for row in cursor.fetchall()]
 

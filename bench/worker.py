@@ -108,7 +108,7 @@ class Standin:
         child.close()  # so that recv() fails, rather than waits, if the stand-in dies
         self.url, self.account_sid, self.auth_token = self.pipe.recv()
 
-    def ask(self, command: str):  # noqa: ANN201
+    def ask(self, command: str):
         self.pipe.send(command)
         return self.pipe.recv()
 
