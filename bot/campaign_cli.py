@@ -40,6 +40,10 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"{value!r} is not a date like 2024-07-01") from error
 
 
+audience_option = click.option("--audience", "audience", multiple=True, required=True,
+                               callback=_audience, metavar="SPEC", help=AUDIENCE_HELP)
+
+
 @click.group()
 def campaign() -> None:
     """Campaigns: a template version sent to an audience of schools."""
@@ -47,15 +51,7 @@ def campaign() -> None:
 
 @campaign.command("launch")
 @click.argument("slug")
-@click.option(
-    "--audience",
-    "audience",
-    multiple=True,
-    required=True,
-    callback=_audience,
-    metavar="SPEC",
-    help=AUDIENCE_HELP,
-)
+@audience_option
 @click.option(
     "--start",
     "start_date",
@@ -91,15 +87,7 @@ def launch_command(
 
 @campaign.command("extend")
 @click.argument("campaign_id", type=int)
-@click.option(
-    "--audience",
-    "audience",
-    multiple=True,
-    required=True,
-    callback=_audience,
-    metavar="SPEC",
-    help=AUDIENCE_HELP,
-)
+@audience_option
 def extend_command(campaign_id: int, audience: list[AudienceSpec]) -> None:
     """Invite more schools to campaign CAMPAIGN_ID; schools already in it are left alone."""
     from bot.cli import database

@@ -29,10 +29,10 @@ def row_params(session: Session, row: Outbox) -> dict[str, Any]:
 
 
 def render_row(session: Session, row: Outbox, person: Person | None,
-               default_language: str = "en") -> Rendered:
+               default_language: str = "en", params: dict[str, Any] | None = None) -> Rendered:
     """Render in the recipient's language now, not when the row was queued (they may have
-    switched language since)."""
-    params = row_params(session, row)
+    switched language since). `params`: the row's, when the caller has filled them already."""
+    params = row_params(session, row) if params is None else params
     language = person.language if person else (row.language or default_language)
     second = person.second_language if person else None
     return render(row.key, params, list(row.options or []), language, second)

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, fields, replace
 from types import FrameType
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -279,7 +280,9 @@ class Worker:
     def _outgoing(self, session: Session, item: outbox.ClaimedMessage, row: Outbox,
                   person: Person | None, now: dt.datetime) -> OutgoingMessage | Result:
         """The message in the form the window allows, or why it cannot be sent."""
-        rendered = render_row(session, row, person, self.settings.default_language)
+        # Filled once per message: for a launch's invitation it takes two queries.
+        params = row_params(session, row)
+        rendered = render_row(session, row, person, self.settings.default_language, params)
         message = OutgoingMessage(
             id=item.id, to=item.phone, channel=item.channel, key=item.key,
             body=rendered.numbered(), media_url=row.media_url,
@@ -292,13 +295,13 @@ class Worker:
             log.info("outbox %s: not sent: %s", item.id, route.reason)
             return Result(item, "not_sent", error_message=route.reason)
         if route.form == "template":
-            return self._template_message(session, item, row, message, rendered, route)
+            return self._template_message(item, row, params, message, rendered, route)
         if route.form == "sms" and sms_cost(message.body).segments > SMS_SEGMENTS:
             # A task's how-to can be long; on SMS the task itself is what must arrive, so the
             # description and the photo reminder give way (the task's number still answers).
-            params = {k: v for k, v in row_params(session, row).items() if k != "description"}
-            params["photo"] = False
-            shorter = render(row.key, params, list(row.options or []),
+            brief = {k: v for k, v in params.items() if k != "description"}
+            brief["photo"] = False
+            shorter = render(row.key, brief, list(row.options or []),
                              item.language or self.settings.default_language,
                              item.second_language)
             message = replace(message, body=shorter.numbered())
@@ -306,14 +309,13 @@ class Worker:
             message = replace(message, body=plain_for_sms(message.body))
         return replace(message, form=route.form)
 
-    def _template_message(self, session: Session, item: outbox.ClaimedMessage, row: Outbox,
-                          message: OutgoingMessage, rendered: Rendered,
+    def _template_message(self, item: outbox.ClaimedMessage, row: Outbox,
+                          params: dict[str, Any], message: OutgoingMessage, rendered: Rendered,
                           route: Route) -> OutgoingMessage:
         """The approved template with its variables in the template's language (English when
         the person's language has no template, so one message never mixes two)."""
         template = route.template
         assert template is not None
-        params = row_params(session, row)
         same_language = template.language == (item.language or "en")
         second = item.second_language if same_language else None
         if not same_language:

@@ -31,12 +31,10 @@ from storage.db import Database
 from storage.models import InboundMessage, Outbox, Person, School
 from storage.outbox import ClaimedMessage
 from storage.schedule import QuietHours
+from tests.test_worker import PUBLIC, SMS_FROM, WHATSAPP_FROM, settings_for
 from tests.twilio_standin import TwilioStandin
 
 NOW = dt.datetime(2026, 7, 1, 5, 0, tzinfo=dt.UTC)  # 10:30 in Kolkata, 07:00 in Kigali
-PUBLIC = "https://kadam.example.org"
-WHATSAPP_FROM = "+14155238886"
-SMS_FROM = "+15005550006"
 PROMPT_EN = "HX" + "a" * 32
 PROMPT_HI = "HX" + "b" * 32
 INVITE_EN = "HX" + "c" * 32
@@ -75,17 +73,6 @@ def templates_file(tmp_path: Path) -> Path:
     path = tmp_path / "templates.yaml"
     path.write_text(TEMPLATES, encoding="utf-8")
     return path
-
-
-def settings_for(standin: TwilioStandin, tmp_path: Path, **changes: object) -> Settings:
-    values: dict[str, object] = dict(
-        twilio_account_sid=standin.account_sid, twilio_auth_token=standin.auth_token,
-        twilio_whatsapp_from=WHATSAPP_FROM, twilio_sms_from=SMS_FROM,
-        twilio_api_url=standin.url, public_url=PUBLIC, messages_per_second=0,
-        media_dir=tmp_path / "media",
-    )
-    values.update(changes)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 def add_person(db: Database, phone: str, *, language: str = "en",
