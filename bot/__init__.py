@@ -26,9 +26,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if hasattr(settings, key):
             setattr(settings, key, value)
     if not settings.secret_key:
-        # Sessions only matter to the simulator; a per-process key is fine until one is set.
+        # A per-process key works for one process (the demo); with several web processes the
+        # dashboard's sign-ins need SECRET_KEY set, or each process forgets the others'.
+        log.warning("SECRET_KEY is not set: dashboard sign-ins last only as long as this process")
         settings.secret_key = os.urandom(32).hex()
     app.config.update(SECRET_KEY=settings.secret_key, KADAM=settings,
+                      SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+                      PERMANENT_SESSION_LIFETIME=12 * 3600,
                       MAX_CONTENT_LENGTH=settings.media_max_bytes + 1024 * 1024)
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
@@ -36,10 +41,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kadam.db"] = database
     app.extensions["kadam.engine"] = Engine(database, settings)
 
-    from bot import evidence, simulator, webhooks
+    from bot import admin, evidence, simulator, webhooks
 
     webhooks.init_app(app)
     evidence.init_app(app)
+    admin.init_app(app)
     if simulator.enabled(settings):
         simulator.init_app(app)
     return app

@@ -51,10 +51,11 @@ def _register() -> None:
     from bot.i18n_check import i18n
     from bot.roster import roster
     from bot.template_cli import template
+    from bot.user_cli import user
     from bot.worker import worker
 
     for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
-                    clock_command, i18n, demo):
+                    clock_command, i18n, demo, user):
         main.add_command(command)
 
 

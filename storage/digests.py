@@ -36,6 +36,7 @@ from storage.models import (
     Template,
     TemplateTask,
 )
+from storage.scope import block_key, district_key
 
 WEEK = dt.timedelta(days=7)
 SILENT_AFTER = dt.timedelta(days=7)
@@ -67,11 +68,11 @@ class Area:
 
 
 def _district() -> Any:
-    return func.lower(func.trim(School.district))
+    return district_key()
 
 
 def _block() -> Any:
-    return func.lower(func.trim(School.block))
+    return block_key()
 
 
 def evidence_link(public_url: str, secret: str, evidence_id: int) -> str:

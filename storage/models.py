@@ -190,6 +190,7 @@ class Project(Base):
     invitation_resent_at: Mapped[dt.datetime | None]
     story: Mapped[str | None] = mapped_column(Text)
     share_story: Mapped[bool | None] = mapped_column(Boolean)  # the headmaster's consent
+    story_picked_at: Mapped[dt.datetime | None]  # the state team chose it for a celebration
     last_reply_at: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship()
@@ -260,6 +261,7 @@ class Evidence(Base):
     path: Mapped[str | None] = mapped_column(Text)  # relative to MEDIA_DIR
     caption: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|stored|rejected
+    picked_at: Mapped[dt.datetime | None]  # the state team chose it for a celebration
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]
@@ -387,3 +389,32 @@ class Milestone(Base):
     reached_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("campaign_id", "district", "block", "percent"),)
+
+
+class AdminUser(Base):
+    """Someone who signs in to the dashboard: the state team, or a district or block office.
+
+    `scope` names the district (role district) or block (role block; "DISTRICT/BLOCK" when a
+    block name repeats across districts); the state role sees everything and has no scope.
+    """
+
+    __tablename__ = "admin_user"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # state | district | block
+    scope: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, kept in the database so every web process sees the same count."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

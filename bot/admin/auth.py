@@ -1,0 +1,93 @@
+"""Signing in and out of the dashboard.
+
+The session cookie (signed with SECRET_KEY) holds the user's id and a fingerprint of their
+password hash, so changing a password with `kadam user add` signs out every old session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import g, redirect, render_template, request, session, url_for
+
+from bot.admin import blueprint, db
+from storage.admin_users import TooManyAttempts, authenticate
+from storage.models import AdminUser
+from storage.scope import Scope
+
+SESSION_HOURS = 12
+
+
+def _fingerprint(user: AdminUser) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def load_user() -> bool:
+    """Puts the signed-in user and their scope on `g`; False when nobody valid is signed in."""
+    user_id = session.get("user")
+    if not user_id:
+        return False
+    signed_in = session.get("since", 0)
+    if dt.datetime.now(dt.UTC).timestamp() - signed_in > SESSION_HOURS * 3600:
+        session.clear()
+        return False
+    with db().sessions() as s:
+        user = s.get(AdminUser, user_id)
+    if user is None or session.get("key") != _fingerprint(user):
+        session.clear()
+        return False
+    g.user = user
+    g.scope = Scope.of(user.role, user.scope)
+    return True
+
+
+def to_login() -> Any:
+    return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: a login link must not bounce anyone elsewhere."""
+    if target:
+        parsed = urlparse(target)
+        if not parsed.scheme and not parsed.netloc and target.startswith("/admin"):
+            return target
+    return url_for("admin.home")
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    status = 200
+    email = ""
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        password = request.form.get("password", "")
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with db().transaction() as s:
+                user = authenticate(s, email, password, request.remote_addr or "", now)
+                if user is not None:
+                    s.flush()
+                    user_id, key = user.id, _fingerprint(user)
+        except TooManyAttempts:
+            error = "Too many failed sign-ins. Wait 15 minutes and try again."
+            status = 429
+        else:
+            if user is not None:
+                csrf = session.get("csrf")
+                session.clear()  # a fresh session: nothing carried over from before sign-in
+                session.update(user=user_id, key=key, since=now.timestamp(), csrf=csrf)
+                session.permanent = True
+                return redirect(_safe_next(request.args.get("next")))
+            error = "That e-mail address and password do not match."
+            status = 401
+    return render_template("admin/login.html", error=error, email=email), status
+
+
+@blueprint.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("admin.login"))

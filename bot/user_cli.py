@@ -1,0 +1,63 @@
+"""`kadam user add|list`: who may sign in to the dashboard at /admin, and what they see."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from storage.admin_users import MIN_PASSWORD, UserError, add_user, users
+from storage.models import School
+from storage.scope import ROLES, Scope
+
+
+@click.group()
+def user() -> None:
+    """Dashboard users."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="state: everything; district: one district; block: one block.")
+@click.option("--scope", metavar="NAME",
+              help="The district (role district) or block (role block; DISTRICT/BLOCK when the "
+                   "block's name repeats across districts).")
+@click.password_option(help=f"At least {MIN_PASSWORD} characters; asked for when left out.")
+def user_add(email: str, role: str, scope: str | None, password: str) -> None:
+    """Create a dashboard user, or change an existing user's role, scope and password."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        with db.transaction() as session:
+            try:
+                account, created = add_user(session, email, password, role, scope)
+            except UserError as error:
+                raise click.ClickException(str(error)) from error
+            schools = session.scalar(select(func.count()).select_from(School)
+                                     .where(Scope.of(role, scope).condition()))
+            email = account.email
+    finally:
+        db.dispose()
+    click.echo(f"{'created' if created else 'updated'} {email} ({role}"
+               f"{': ' + scope.strip() if scope else ''})")
+    if role != "state" and not schools:
+        click.echo(f"note: no school in the roster is in {role} {scope!r} yet; check the "
+                   "spelling against the roster's district and block columns", err=True)
+
+
+@user.command("list")
+def user_list() -> None:
+    """Everyone who may sign in, with their role and scope."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        with db.sessions() as session:
+            for account in users(session):
+                last = account.last_login_at.isoformat(timespec="minutes") \
+                    if account.last_login_at else "never"
+                click.echo(f"{account.email}\t{account.role}\t{account.scope or '-'}\t"
+                           f"last sign-in {last}")
+    finally:
+        db.dispose()

@@ -1,0 +1,94 @@
+"""Dashboard users and their sign-ins.
+
+Passwords are hashed with werkzeug (scrypt). Failed sign-ins are rows, not process memory, so
+the limit holds across every gunicorn worker: after FAILURES_PER_EMAIL failures for an address,
+or FAILURES_PER_ADDRESS from one network address, within WINDOW, sign-in waits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from storage.models import AdminUser, LoginAttempt
+from storage.scope import Scope, ScopeError
+
+WINDOW = dt.timedelta(minutes=15)
+FAILURES_PER_EMAIL = 5
+FAILURES_PER_ADDRESS = 20
+MIN_PASSWORD = 10
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Checked against when the address is unknown, so a wrong address costs as long as a wrong
+# password and timing does not tell which addresses have accounts.
+_DUMMY_HASH = generate_password_hash("kadam-no-such-user")
+
+
+class UserError(ValueError):
+    pass
+
+
+class TooManyAttempts(Exception):
+    """Sign-in refused without checking the password: too many recent failures."""
+
+
+def normal_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def add_user(session: Session, email: str, password: str, role: str,
+             scope: str | None) -> tuple[AdminUser, bool]:
+    """Creates the user, or updates role, scope and password of an existing one.
+
+    Returns the user and whether it was created."""
+    email = normal_email(email)
+    if not EMAIL.match(email):
+        raise UserError(f"{email!r} is not an e-mail address")
+    try:
+        Scope.of(role, scope)
+    except ScopeError as error:
+        raise UserError(str(error)) from error
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    user = session.scalars(select(AdminUser).where(AdminUser.email == email)).one_or_none()
+    created = user is None
+    if user is None:
+        user = AdminUser(email=email)
+        session.add(user)
+    user.role = role
+    user.scope = (scope or "").strip() or None
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    return user, created
+
+
+def authenticate(session: Session, email: str, password: str, remote_addr: str,
+                 now: dt.datetime) -> AdminUser | None:
+    """The user these credentials belong to, or None; raises TooManyAttempts when locked."""
+    email = normal_email(email)
+    since = now - WINDOW
+    by_email = session.scalar(select(func.count()).select_from(LoginAttempt)
+                              .where(LoginAttempt.email == email, LoginAttempt.at >= since))
+    by_address = session.scalar(select(func.count()).select_from(LoginAttempt)
+                                .where(LoginAttempt.remote_addr == remote_addr,
+                                       LoginAttempt.at >= since))
+    if (by_email or 0) >= FAILURES_PER_EMAIL or (by_address or 0) >= FAILURES_PER_ADDRESS:
+        raise TooManyAttempts()
+    user = session.scalars(select(AdminUser).where(AdminUser.email == email)).one_or_none()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+    elif check_password_hash(user.password_hash, password):
+        user.last_login_at = now
+        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+        return user
+    session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64], at=now))
+    # Old failures only slow the count down; drop them as we go.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * WINDOW))
+    return None
+
+
+def users(session: Session) -> list[AdminUser]:
+    return list(session.scalars(select(AdminUser).order_by(AdminUser.email)))

@@ -1,0 +1,56 @@
+"""dashboard: users, failed sign-ins, celebration picks
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.models
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "admin_user",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("email", sa.String(length=255), nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("scope", sa.String(length=255), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("last_login_at", storage.models.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("email"),
+    )
+    op.create_table(
+        "login_attempt",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("email", sa.String(length=255), nullable=False),
+        sa.Column("remote_addr", sa.String(length=64), nullable=False),
+        sa.Column("at", storage.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_login_attempt_at", "login_attempt", ["at"])
+    with op.batch_alter_table("evidence") as batch:
+        batch.add_column(sa.Column("picked_at", storage.models.UTCDateTime(), nullable=True))
+    with op.batch_alter_table("project") as batch:
+        batch.add_column(sa.Column("story_picked_at", storage.models.UTCDateTime(),
+                                   nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("project") as batch:
+        batch.drop_column("story_picked_at")
+    with op.batch_alter_table("evidence") as batch:
+        batch.drop_column("picked_at")
+    op.drop_index("ix_login_attempt_at", table_name="login_attempt")
+    op.drop_table("login_attempt")
+    op.drop_table("admin_user")

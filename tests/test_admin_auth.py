@@ -1,0 +1,123 @@
+"""Signing in to /admin: passwords, sessions, CSRF, the login rate limit, `kadam user add`."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.cli import main
+from storage.admin_users import FAILURES_PER_EMAIL
+from storage.models import AdminUser
+from tests.admin_support import PASSWORD, build_world, csrf, make_app, make_user, sign_in
+
+
+@pytest.fixture
+def app(db, tmp_path):
+    app = make_app(db, tmp_path / "media")
+    yield app
+    app.extensions["kadam.db"].dispose()
+
+
+def test_every_page_sends_a_stranger_to_the_login(app):
+    client = app.test_client()
+    for path in ("/admin/",):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert "/admin/login" in response.headers["Location"]
+
+
+def test_signing_in_shows_the_campaigns_of_the_scope(app, db, tmp_path):
+    world = build_world(db, tmp_path / "media")
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    response = sign_in(client, "State@Example.org ")  # as people type it
+    assert response.status_code == 302
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "Retell the Tale, 2026" in html
+    assert "ZP School" not in html  # the home page is the campaigns, not the schools
+    assert f">{len(world.schools)}<" in html  # every school invited
+
+
+def test_a_wrong_password_is_refused_and_says_so(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    response = sign_in(client, "state@example.org", "not the password")
+    assert response.status_code == 401
+    assert "do not match" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_sign_in_is_rate_limited(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    for _ in range(FAILURES_PER_EMAIL):
+        assert sign_in(client, "state@example.org", "guess").status_code == 401
+    # Even the right password now waits: the guesser cannot tell it was right.
+    response = sign_in(client, "state@example.org", PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.get_data(as_text=True)
+
+
+def test_a_form_without_the_csrf_token_is_refused(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    response = client.post("/admin/login", data={"email": "state@example.org",
+                                                 "password": PASSWORD})
+    assert response.status_code == 400
+    sign_in(client, "state@example.org")
+    assert client.post("/admin/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.get("/admin/").status_code == 200  # still signed in
+
+
+def test_signing_out_ends_the_session(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    sign_in(client, "state@example.org")
+    client.post("/admin/logout", data={"csrf_token": csrf(client)})
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_new_password_signs_out_old_sessions(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    sign_in(client, "state@example.org")
+    with db.transaction() as session:
+        from storage.admin_users import add_user
+        add_user(session, "state@example.org", "another long password", "state", None)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_login_does_not_redirect_off_site(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    token = csrf_of_login(client, "?next=https://evil.example/")
+    response = client.post("/admin/login?next=https://evil.example/",
+                           data={"email": "state@example.org", "password": PASSWORD,
+                                 "csrf_token": token})
+    assert response.headers["Location"].endswith("/admin/")
+
+
+def csrf_of_login(client, query: str) -> str:
+    from tests.admin_support import csrf_of
+    return csrf_of(client.get("/admin/login" + query).get_data(as_text=True))
+
+
+def test_user_add_hashes_the_password_and_checks_the_scope(db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    runner = CliRunner()
+    result = runner.invoke(main, ["user", "add", "deo@example.org", "--role", "district",
+                                  "--scope", "Satara"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert "created deo@example.org (district: Satara)" in result.output
+    with db.sessions() as session:
+        user = session.scalars(select(AdminUser)).one()
+    assert user.role == "district" and user.scope == "Satara"
+    assert PASSWORD not in user.password_hash
+    result = runner.invoke(main, ["user", "add", "beo@example.org", "--role", "block",
+                                  "--password", PASSWORD])
+    assert result.exit_code != 0
+    assert "needs --scope" in result.output
+    result = runner.invoke(main, ["user", "add", "x@example.org", "--role", "state",
+                                  "--password", "short"])
+    assert "at least 10 characters" in result.output
