@@ -24,9 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_ROSTER = ROOT / "demo" / "roster.csv"
 TEMPLATES = ROOT / "templates"
 DEMO_CAMPAIGNS = (
-    ("retell-the-tale", ["district:Satara", "district:Gasabo"]),
+    ("retell-the-tale", ["district:Satara", "district:Pune", "district:Gasabo"]),
     ("virtual-ptm", ["district:Lucknow"]),
 )
+# The demo's dashboard sign-in (console channel only: nothing here is reachable from outside
+# unless the operator binds the demo to a public address).
+DEMO_USER = ("admin@example.org", "kadam-demo")
 
 
 def load_demo_data(database: Database) -> bool:
@@ -39,12 +42,22 @@ def load_demo_data(database: Database) -> bool:
     def run(*args: str) -> None:
         main.main(list(args), standalone_mode=False)
 
+    from bot.config import Settings
+    from bot.demo_story import DAYS_AGO, play
+    from storage.admin_users import add_user
+    from storage.campaigns import launch, parse_audience
+
     run("roster", "import", str(DEMO_ROSTER))
     run("template", "load", *sorted(str(p) for p in TEMPLATES.glob("*.yaml")))
-    start = dt.date.today().isoformat()
-    for slug, audience in DEMO_CAMPAIGNS:
-        specs = [arg for spec in audience for arg in ("--audience", spec)]
-        run("campaign", "launch", slug, *specs, "--start", start)
+    now = dt.datetime.now(dt.UTC)
+    # Retell the Tale began a fortnight ago and has a history to show; the meeting starts today.
+    for (slug, audience), days_ago in zip(DEMO_CAMPAIGNS, (DAYS_AGO, 0), strict=True):
+        began = now - dt.timedelta(days=days_ago)
+        launch(database, slug, [parse_audience(spec) for spec in audience],
+               start_date=began.date(), now=began)
+    play(database, Settings.from_env(), now)
+    with database.transaction() as session:
+        add_user(session, *DEMO_USER, "state", None)
     return True
 
 
@@ -78,5 +91,7 @@ def demo(host: str, port: int, no_server: bool) -> None:
     from bot import create_app
 
     app = create_app()
-    click.echo(f"Kadam is running. Open http://{host}:{port}/simulator to chat as a headmaster.")
+    click.echo(f"Kadam is running. Open http://{host}:{port}/simulator to chat as a headmaster,\n"
+               f"and http://{host}:{port}/admin for the dashboard (demo sign-in: "
+               f"{DEMO_USER[0]} / {DEMO_USER[1]}).")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
