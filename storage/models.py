@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -84,7 +85,12 @@ class School(Base):
     cluster: Mapped[str] = mapped_column(String(128), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_school_district_block", "district", "block"),)
+    __table_args__ = (
+        Index("ix_school_district_block", "district", "block"),
+        # Areas are compared without regard to case or spaces (digests, dashboard scopes);
+        # this lets those comparisons use an index instead of reading every school.
+        Index("ix_school_area_key", text("lower(trim(district))"), text("lower(trim(block))")),
+    )
 
 
 class Person(Base):

@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_login_attempt_at", "login_attempt", ["at"])
+    op.create_index("ix_school_area_key", "school",
+                    [sa.text("lower(trim(district))"), sa.text("lower(trim(block))")])
     with op.batch_alter_table("evidence") as batch:
         batch.add_column(sa.Column("picked_at", storage.models.UTCDateTime(), nullable=True))
     with op.batch_alter_table("project") as batch:
@@ -51,6 +53,7 @@ def downgrade() -> None:
         batch.drop_column("story_picked_at")
     with op.batch_alter_table("evidence") as batch:
         batch.drop_column("picked_at")
+    op.drop_index("ix_school_area_key", table_name="school")
     op.drop_index("ix_login_attempt_at", table_name="login_attempt")
     op.drop_table("login_attempt")
     op.drop_table("admin_user")
