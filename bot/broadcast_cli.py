@@ -96,23 +96,44 @@ def report_command(broadcast_id: int) -> None:
 
 
 @click.command("celebrate")
-@click.option("--project", "projects", type=int, multiple=True, required=True,
-              help="A project whose story to celebrate (repeatable).")
+@click.option("--project", "projects", type=int, multiple=True,
+              help="A project whose story to celebrate (repeatable). Without it: the stories "
+                   "picked on the dashboard.")
 @click.option("--audience", "audience", multiple=True, required=True, metavar="SPEC",
               help="all, district:NAME, block:NAME or school:CODE (repeatable).")
 @click.option("--role", type=click.Choice(["headmaster", "beo", "all"]), default="all",
               show_default=True)
 @click.option("--at", "at", metavar="ISO-8601", help="Send from this time (default: now).")
+@click.option("--keep-picks", is_flag=True,
+              help="Leave the dashboard's picks as they are after sending (by default the "
+                   "celebrated stories are unpicked, so next week's starts afresh).")
 def celebrate(projects: tuple[int, ...], audience: tuple[str, ...], role: str,
-              at: str | None) -> None:
-    """Broadcast the chosen projects' stories, only those their headmasters agreed to share."""
+              at: str | None, keep_picks: bool) -> None:
+    """Broadcast stories of change, only those their headmasters agreed to share.
+
+    Which stories: the ones the state team picked on the dashboard (Evidence page, "Pick to
+    celebrate"), in the order they were picked; or, with --project, exactly those projects'
+    stories, picked or not. Stories picked on the dashboard are unpicked once queued, unless
+    --keep-picks.
+    """
     from bot.cli import database
-    from storage.celebrations import shareable_stories
+    from storage.celebrations import (
+        clear_story_picks,
+        picked_story_projects,
+        shareable_stories,
+    )
 
     db = database()
     try:
         with db.sessions() as session:
-            stories, left_out = shareable_stories(session, list(projects))
+            chosen = list(projects) or picked_story_projects(session)
+            if not chosen:
+                raise click.ClickException(
+                    "no story is picked: pick stories on the dashboard's Evidence page, or "
+                    "name them with --project")
+            stories, left_out = shareable_stories(session, chosen)
+        if not projects:
+            click.echo(f"celebrating the {len(stories)} stories picked on the dashboard")
         for project_id in left_out:
             click.echo(f"project {project_id}: no story its headmaster agreed to share; left out",
                        err=True)
@@ -120,6 +141,9 @@ def celebrate(projects: tuple[int, ...], audience: tuple[str, ...], role: str,
             raise click.ClickException("none of these projects has a story to share")
         result = create(db, {"stories": stories}, audience, role, send_at=instant(at),
                         kind="celebration", key="celebration.stories")
+        if not projects and not keep_picks:
+            with db.transaction() as session:
+                clear_story_picks(session, chosen)
     except (BroadcastError, CampaignError) as error:
         raise click.ClickException(str(error)) from error
     finally:

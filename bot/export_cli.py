@@ -1,25 +1,30 @@
-"""`kadam export projects|messages`: progress, or every outbound message, as CSV (stdout or a
-file) or Excel.
+"""`kadam export projects|tasks|messages`: progress by project or by task, or every outbound
+message, as CSV (stdout or a file) or Excel.
 
-Rows stream from storage.exports straight into the writer, so memory stays flat however many
-projects a state runs.
+Rows stream from storage.exports straight into the writer (bot/spreadsheets.py, shared with
+the dashboard's downloads), so memory stays flat however many projects a state runs.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from storage.exports import MESSAGE_COLUMNS, PROJECT_COLUMNS, message_rows, project_rows
+from bot.spreadsheets import Counter, csv_chunks, write_csv, write_xlsx
+from storage.exports import (
+    MESSAGE_COLUMNS,
+    PROJECT_COLUMNS,
+    TASK_COLUMNS,
+    message_rows,
+    project_rows,
+    task_rows,
+)
 from storage.models import OUTBOX_RANK, Campaign
-
-FLUSH_EVERY = 1000  # CSV rows buffered before writing to stdout
 
 
 @click.group()
@@ -42,17 +47,43 @@ def export_projects(campaign_id: int | None, out: Path | None) -> None:
     db = database()
     try:
         with db.sessions() as session:
-            if campaign_id is not None and session.get(Campaign, campaign_id) is None:
-                known = session.scalars(select(Campaign.id).order_by(Campaign.id)).all()
-                raise click.ClickException(
-                    f"no campaign with id {campaign_id} (campaigns: "
-                    f"{', '.join(map(str, known)) or 'none yet'})"
-                )
+            _check_campaign(session, campaign_id)
             count = _write(project_rows(session, campaign_id), PROJECT_COLUMNS, out, "projects")
     finally:
         db.dispose()
     if out is not None:
         click.echo(f"{count} projects written to {out}", err=True)
+
+
+@export.command("tasks")
+@click.option("--campaign", "campaign_id", type=int, help="Only this campaign's tasks.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.csv or FILE.xlsx; CSV on stdout when left out.",
+)
+def export_tasks(campaign_id: int | None, out: Path | None) -> None:
+    """One row per task: school, title, status, due and done dates, photos and remarks.
+
+    Photo links point at the dashboard (PUBLIC_URL/admin/evidence/ID/photo), where a signed-in
+    user of the school's area sees the photo.
+    """
+    from bot.cli import database
+    from bot.config import Settings
+
+    _check_out(out)
+    base = f"{Settings.from_env().public_url}/admin/evidence/"
+    db = database()
+    try:
+        with db.sessions() as session:
+            _check_campaign(session, campaign_id)
+            rows = task_rows(session, campaign_id,
+                             photo_link=lambda evidence_id: f"{base}{evidence_id}/photo")
+            count = _write(rows, TASK_COLUMNS, out, "tasks")
+    finally:
+        db.dispose()
+    if out is not None:
+        click.echo(f"{count} tasks written to {out}", err=True)
 
 
 @export.command("messages")
@@ -78,6 +109,15 @@ def export_messages(status: str | None, out: Path | None) -> None:
         click.echo(f"{count} messages written to {out}", err=True)
 
 
+def _check_campaign(session: Session, campaign_id: int | None) -> None:
+    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+        known = session.scalars(select(Campaign.id).order_by(Campaign.id)).all()
+        raise click.ClickException(
+            f"no campaign with id {campaign_id} (campaigns: "
+            f"{', '.join(map(str, known)) or 'none yet'})"
+        )
+
+
 def _check_out(out: Path | None) -> None:
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
         raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="--out")
@@ -86,63 +126,12 @@ def _check_out(out: Path | None) -> None:
 def _write(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], out: Path | None,
            sheet: str) -> int:
     if out is None:
-        return _csv_to_stdout(rows, columns)
+        # stdout is for pipes and scripts: the values go out exactly as stored, no BOM, no
+        # formula guard. A file is for a spreadsheet, and gets both (bot/spreadsheets.py).
+        counted = Counter(rows)
+        for chunk in csv_chunks(counted, columns, guard=False, lineterminator="\n"):
+            click.echo(chunk, nl=False)
+        return counted.count
     if out.suffix.lower() == ".csv":
-        return _csv_to_file(rows, columns, out)
-    return _xlsx_to_file(rows, columns, out, sheet)
-
-
-def _csv_to_stdout(rows: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> int:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    count = 0
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-        if count % FLUSH_EVERY == 0:
-            click.echo(buffer.getvalue(), nl=False)
-            buffer.seek(0)
-            buffer.truncate()
-    click.echo(buffer.getvalue(), nl=False)
-    return count
-
-
-def _csv_to_file(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], path: Path) -> int:
-    # utf-8-sig: the byte-order mark is what makes Excel read Devanagari names correctly.
-    with path.open("w", newline="", encoding="utf-8-sig") as file:
-        writer = csv.writer(file)
-        writer.writerow(columns)
-        count = 0
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-    return count
-
-
-def _xlsx_to_file(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], path: Path,
-                  title: str) -> int:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)  # rows go to disk as they come, not held in memory
-    sheet = workbook.create_sheet(title)
-    sheet.append(list(columns))
-    count = 0
-    for row in rows:
-        count += 1
-        sheet.append([_as_text(sheet, v) if _looks_like_formula(v) else v for v in row])
-    workbook.save(path)
-    return count
-
-
-def _looks_like_formula(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("=")
-
-
-def _as_text(sheet: Any, value: str) -> Any:
-    """A school or person named "=..." is text from the roster, never a formula to run."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
+        return write_csv(rows, columns, out)
+    return write_xlsx(rows, columns, out, sheet)

@@ -35,6 +35,9 @@ REQUIRED_COLUMNS = tuple(
 OPTIONAL_COLUMNS = ("channel", "second_language", "state", "timezone")
 ROLES = ("headmaster", "beo", "deo", "state")  # deo: a district education officer
 CHANNELS = ("whatsapp", "sms", "whatsapp-only")
+# The import summary's lines for people: (role, label), in this order.
+PEOPLE_LABELS = (("headmaster", "headmasters"), ("beo", "BEOs"), ("deo", "DEOs"),
+                 ("state", "state team"))
 # Smaller files import in a blink; a progress bar there would only be noise.
 PROGRESS_ABOVE_ROWS = 1000
 
@@ -273,6 +276,13 @@ def _is_timezone(name: str) -> bool:
     return True
 
 
+def known_school_codes(database: Database, rows: Iterable[RosterRow]) -> set[str]:
+    """The school codes that rows name without a school_name and that are already stored
+    (for `validate`: such a row may leave the name out)."""
+    return existing_school_codes(database, {r.school_code for r in rows
+                                            if r.school_code and not r.school_name})
+
+
 def schools_and_people(valid: Iterable[RosterRow]) -> tuple[list[RosterSchool], list[RosterPerson]]:
     """What to write: each school once (from its headmaster rows), and each person."""
     schools: dict[str, RosterSchool] = {}
@@ -349,8 +359,7 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
     quiet = len(rows) <= PROGRESS_ABOVE_ROWS
     database = Database()
     try:
-        nameless_codes = {r.school_code for r in rows if r.school_code and not r.school_name}
-        known_codes = existing_school_codes(database, nameless_codes)
+        known_codes = known_school_codes(database, rows)
         checking = tqdm(rows, desc="checking", unit="row", disable=quiet, file=sys.stderr)
         valid, errors = validate(checking, region, known_codes)
         for error in errors:
@@ -370,8 +379,7 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
 
     click.echo(f"imported {file.name}")
     click.echo(f"  schools: {counts.schools_created} created, {counts.schools_updated} updated")
-    for role, label in (("headmaster", "headmasters"), ("beo", "BEOs"), ("deo", "DEOs"),
-                        ("state", "state team")):
+    for role, label in PEOPLE_LABELS:
         created, updated = counts.people_created[role], counts.people_updated[role]
         click.echo(f"  {label}: {created} created, {updated} updated")
     click.echo(f"  rows skipped: {invalid_rows}")

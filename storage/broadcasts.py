@@ -46,7 +46,7 @@ class BroadcastReport:
         return self.by_status["opted_out"]
 
 
-def _audience_query(specs: Sequence[AudienceSpec], role: str) -> Any:
+def audience_condition(specs: Sequence[AudienceSpec], role: str) -> Any:
     """People in the audience: headmasters of matching schools, officers of their areas."""
     matches = or_(*(spec.matches() for spec in specs))
     headmasters = (Person.role == "headmaster") & exists().where(
@@ -87,7 +87,7 @@ def create(database: Database, message: dict[str, Any], audience: Sequence[str],
             case((opted_out, OPTED_OUT), else_=None),
             literal(0), literal(send_at, UTCDateTime()), literal(now, UTCDateTime()),
             literal(broadcast.id), literal(media_url),
-        ).where(_audience_query(specs, role)).order_by(Person.id)
+        ).where(audience_condition(specs, role)).order_by(Person.id)
         columns = ["person_id", "phone", "channel", "key", "params", "options", "status",
                    "error_message", "attempts", "next_attempt_at", "created_at",
                    "broadcast_id", "media_url"]

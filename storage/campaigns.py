@@ -161,17 +161,11 @@ def launch(
     now = now or dt.datetime.now(dt.UTC)
     start_date = start_date or today()
     with database.transaction() as session:
-        template = latest(session, slug)
-        if template is None:
-            raise CampaignError(f"no template {slug!r} is loaded (kadam template load FILE)")
-        title = template.title.get("en") or next(iter(template.title.values()), slug)
-        try:
-            pace = Pace.from_settings((template.document or {}).get("settings"), settings)
-        except (TypeError, ValueError) as error:
-            raise CampaignError(f"bad campaign setting: {error}") from error
+        template = _template(session, slug)
+        pace = _pace(template, settings)
         campaign = Campaign(
             template_id=template.id,
-            name=name or f"{title} {start_date.isoformat()}",
+            name=name or default_name(template, start_date),
             audience=[],
             start_date=start_date,
             settings=pace.as_settings(),
@@ -180,6 +174,67 @@ def launch(
         session.add(campaign)
         session.flush()
         return add_schools(session, campaign, template, specs, now)
+
+
+def preview(
+    database: Database,
+    slug: str,
+    audience_specs: Sequence[str | AudienceSpec],
+    start_date: dt.date | None = None,
+    name: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> LaunchReport:
+    """What `launch` with these arguments would do now, counted without writing anything.
+
+    The report has campaign_id 0; its counts are those launch would report (a new campaign
+    has no school in it yet, so nothing is skipped as already in it). For the dashboard's
+    review step: the state team sees who gets a project, and who is skipped and why, first.
+    """
+    specs = _parse_all(audience_specs)
+    start_date = start_date or today()
+    with database.sessions() as session:
+        template = _template(session, slug)
+        _pace(template, settings)  # a bad setting is refused here, not at launch
+        report = LaunchReport(
+            campaign_id=0,
+            campaign_name=name or default_name(template, start_date),
+            template=f"{template.slug}@{template.version}",
+            start_date=start_date,
+        )
+        report.unmatched = [str(s) for s in specs if not _names_a_school(session, s)]
+        in_audience = or_(*(spec.matches() for spec in specs))
+        headmasters = _headmaster_of_school()
+        gets_project = exists().where(headmasters.c.school_id == School.id)
+        opted_out = exists().where(headmasters.c.school_id == School.id,
+                                   Person.id == headmasters.c.headmaster_id,
+                                   Person.opted_out_at.is_not(None))
+        report.projects_created = int(session.scalar(
+            select(func.count()).select_from(School).where(in_audience, gets_project)) or 0)
+        report.skipped[ALREADY_IN_CAMPAIGN] = Skipped()
+        report.skipped[NO_HEADMASTER] = _skipped(session, in_audience & ~gets_project)
+        report.skipped[OPTED_OUT] = _skipped(session, in_audience & opted_out)
+        report.headmasters_invited = report.projects_created - report.skipped[OPTED_OUT].count
+    return report
+
+
+def default_name(template: Template, start_date: dt.date) -> str:
+    """A campaign's name when the state team gives none: the English title and the start."""
+    title = template.title.get("en") or next(iter(template.title.values()), template.slug)
+    return f"{title} {start_date.isoformat()}"
+
+
+def _template(session: Session, slug: str) -> Template:
+    template = latest(session, slug)
+    if template is None:
+        raise CampaignError(f"no template {slug!r} is loaded (kadam template load FILE)")
+    return template
+
+
+def _pace(template: Template, settings: dict[str, Any] | None) -> Pace:
+    try:
+        return Pace.from_settings((template.document or {}).get("settings"), settings)
+    except (TypeError, ValueError) as error:
+        raise CampaignError(f"bad campaign setting: {error}") from error
 
 
 def extend(

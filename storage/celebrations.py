@@ -75,12 +75,14 @@ def campaign_title(session: Session, campaign_id: int) -> dict[str, str]:
 
 def shareable_stories(session: Session, project_ids: Sequence[int]
                       ) -> tuple[list[dict[str, str]], list[int]]:
-    """Stories of these projects whose headmasters agreed to share; and the ids left out."""
+    """Stories of these projects whose headmasters agreed to share, in the order of
+    `project_ids`; and the ids left out."""
     stories, left_out = [], []
-    rows = session.execute(
+    order = {project_id: n for n, project_id in reversed(list(enumerate(project_ids)))}
+    rows = sorted(session.execute(
         select(Project.id, Project.story, Project.share_story, School.name)
         .join(School, School.id == Project.school_id).where(Project.id.in_(project_ids))
-    ).all()
+    ).all(), key=lambda row: order[row.id])
     found = {row.id for row in rows}
     for row in rows:
         if row.story and row.share_story:
@@ -89,3 +91,20 @@ def shareable_stories(session: Session, project_ids: Sequence[int]
             left_out.append(row.id)
     left_out.extend(i for i in project_ids if i not in found)
     return stories, left_out
+
+
+def picked_story_projects(session: Session) -> list[int]:
+    """The projects whose stories the state team picked on the dashboard (/admin/evidence)
+    and their headmasters agreed to share, in the order they were picked."""
+    return list(session.scalars(
+        select(Project.id).where(Project.story_picked_at.is_not(None),
+                                 Project.share_story.is_(True), Project.story.is_not(None),
+                                 Project.story != "")
+        .order_by(Project.story_picked_at, Project.id)
+    ))
+
+
+def clear_story_picks(session: Session, project_ids: Sequence[int]) -> None:
+    """Unpicks these stories (once celebrated), so the next celebration starts afresh."""
+    for project in session.scalars(select(Project).where(Project.id.in_(project_ids))):
+        project.story_picked_at = None

@@ -275,7 +275,13 @@ class Evidence(Base):
 
     task: Mapped[Task] = relationship()
 
-    __table_args__ = (Index("ix_evidence_status", "status"),)
+    __table_args__ = (
+        Index("ix_evidence_status", "status"),
+        # The gallery: stored photos, newest first.
+        Index("ix_evidence_gallery", text("created_at DESC"), text("id DESC"),
+              postgresql_where=text("status = 'stored' AND kind = 'photo'"),
+              sqlite_where=text("status = 'stored' AND kind = 'photo'")),
+    )
 
 
 class Conversation(Base):
@@ -354,7 +360,16 @@ class Outbox(Base):
     sent_at: Mapped[dt.datetime | None]
     status_at: Mapped[dt.datetime | None]
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The dashboard's delivery health counts a period's messages, and its failures.
+        Index("ix_outbox_created_at", "created_at",
+              postgresql_include=["status", "error_code", "person_id", "project_id"]),
+        Index("ix_outbox_failed", "created_at",
+              postgresql_include=["person_id", "error_code", "project_id"],
+              postgresql_where=text("status IN ('failed', 'undelivered')"),
+              sqlite_where=text("status IN ('failed', 'undelivered')")),
+    )
 
 
 class ClockLease(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, true
+from sqlalchemy import false, func, true
 
 from storage.models import School
 
@@ -38,6 +38,7 @@ class ScopeError(ValueError):
 class Scope:
     district: str | None = None  # lower-cased; None: every district
     block: str | None = None  # lower-cased; None: every block of the district(s)
+    nothing: bool = False  # a narrowing outside the scope: no school at all
 
     @classmethod
     def everything(cls) -> Scope:
@@ -63,10 +64,12 @@ class Scope:
 
     @property
     def is_everything(self) -> bool:
-        return self.district is None and self.block is None
+        return self.district is None and self.block is None and not self.nothing
 
     def condition(self) -> Any:
         """A WHERE condition on `school` (join it) that keeps only this scope's schools."""
+        if self.nothing:
+            return false()
         parts = []
         if self.district is not None:
             parts.append(district_key() == self.district)
@@ -78,7 +81,7 @@ class Scope:
 
     def holds(self, district: str | None, block: str | None) -> bool:
         """Whether a school in this district and block is inside the scope."""
-        return ((self.district is None or normal(district) == self.district)
+        return not self.nothing and ((self.district is None or normal(district) == self.district)
                 and (self.block is None or normal(block) == self.block))
 
     def narrowed(self, district: str | None = None, block: str | None = None) -> Scope:
@@ -98,4 +101,4 @@ class Scope:
         return scope
 
 
-_NOTHING = Scope(district="\x00", block="\x00")  # no school has a NUL in its name
+_NOTHING = Scope(nothing=True)

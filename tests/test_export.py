@@ -1,4 +1,5 @@
-"""`kadam export projects`: the columns the state team's sheets expect, with the right counts."""
+"""`kadam export projects|tasks|messages`: the columns the state team's sheets expect, with the
+right counts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import select, update
 from bot.cli import main
 from storage.campaigns import launch
 from storage.db import Database
-from storage.exports import MESSAGE_COLUMNS, PROJECT_COLUMNS, project_rows
+from storage.exports import MESSAGE_COLUMNS, PROJECT_COLUMNS, TASK_COLUMNS, project_rows
 from storage.models import Evidence, Project, Task
 from tests.factories import make_headmaster, make_school, make_template
 
@@ -258,3 +259,122 @@ def test_messages_export_filters_by_status_and_writes_excel(db, messages, kadam,
     assert rows[0] == MESSAGE_COLUMNS
     assert [(r[1], r[10], r[12]) for r in rows[1:]] == [("+919800000002", "not_sent", LATE)]
     assert kadam("export", "messages", "--status", "lost").exit_code == 2
+
+
+def test_a_csv_file_keeps_a_formula_as_text(db, campaigns, kadam, tmp_path):
+    out = tmp_path / "projects.csv"
+
+    assert kadam("export", "projects", "--out", str(out)).exit_code == 0
+
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
+    # A file is for a spreadsheet: the quote keeps Excel from running it. A phone's "+" is a
+    # number's sign, not a formula, and stays as it is.
+    assert rows[2][5] == "'=HYPERLINK(1)" and rows[2][7] == "+919800000002"
+
+
+# --- kadam export tasks -------------------------------------------------------------------------
+
+TASKS_HEADER = (
+    "campaign,district,block,school_code,school_name,task,task_title,origin,mandatory,status,"
+    "due_on,prompted_at,completed_at,status_changed_at,evidence_count,evidence_links,remarks"
+)
+
+
+@pytest.fixture
+def task_details(db: Database, campaigns: tuple[int, int]) -> list[int]:
+    """P1's second task: a stored photo on disk, a remark and a note on completing it; and a
+    task the headmaster added. Returns the stored photo's id."""
+    from storage.models import TaskEvent
+
+    with db.transaction() as session:
+        project = session.scalars(
+            select(Project).where(Project.campaign_id == campaigns[0]).order_by(Project.id)
+        ).first()
+        tasks = project.tasks
+        tasks[1].remarks = "Need brooms\nBrooms came"
+        tasks[1].completed_at = tasks[1].status_changed_at = NOW + dt.timedelta(days=3)
+        session.add_all([
+            TaskEvent(task_id=tasks[1].id, at=NOW + dt.timedelta(days=1), status="help",
+                      note="Need brooms"),
+            TaskEvent(task_id=tasks[1].id, at=NOW + dt.timedelta(days=2), status="postponed",
+                      note="2 day(s)"),
+            TaskEvent(task_id=tasks[1].id, at=NOW + dt.timedelta(days=3), status="completed",
+                      note="All rooms swept"),
+        ])
+        session.add(Task(project_id=project.id, position=4, origin="own",
+                         own_title="=Paint the gate", mandatory=False, status="not_started"))
+        stored = session.scalars(
+            select(Evidence).where(Evidence.task_id == tasks[1].id, Evidence.status == "stored")
+        ).one()
+        stored.path = "P1/photo.jpg"
+        session.flush()
+        return [stored.id]
+
+
+def test_tasks_export_one_row_per_task(db, campaigns, task_details, kadam, monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://kadam.example/")
+    [photo] = task_details
+
+    result = kadam("export", "tasks", "--campaign", str(campaigns[0]))
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == TASKS_HEADER
+    rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+    p1 = [row for row in rows if row[3] == "P1"]
+    assert [row[5] for row in p1] == ["1", "2", "3", "4"]
+    assert p1[0][:11] == ["Monsoon", "Pune", "Haveli", "P1", "ZP School Wagholi", "1",
+                          "Meet your teachers", "template", "yes", "completed", "2024-07-01"]
+    # Two photos kept (stored and pending; the rejected one is no evidence), one to open yet;
+    # the remarks are the headmaster's, each once, not the bot's "postponed" note.
+    assert p1[1][6:] == ["Clean the classroom", "template", "yes", "completed", "2024-07-04",
+                         "", "2024-07-04T04:30:00Z", "2024-07-04T04:30:00Z", "2",
+                         f"https://kadam.example/admin/evidence/{photo}/photo",
+                         "Need brooms | Brooms came | All rooms swept"]
+    assert p1[2][6:10] == ["Share with parents", "template", "no", "not_started"]
+    # A task the headmaster added, in their words (stdout is exact: no formula guard there).
+    assert p1[3][6:11] == ["=Paint the gate", "own", "no", "not_started", ""]
+    assert len(rows) == 3 + 4  # P2's three tasks and P1's four; Nagpur is another campaign
+
+
+def test_tasks_export_to_excel(db, campaigns, task_details, kadam, tmp_path):
+    out = tmp_path / "tasks.xlsx"
+
+    result = kadam("export", "tasks", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert "10 tasks written" in result.stderr
+    workbook = load_workbook(out)
+    rows = [tuple("" if v is None else v for v in row) for row in workbook.active.values]
+    assert rows[0] == TASK_COLUMNS
+    assert [row[3] for row in rows[1:]] == ["P1"] * 4 + ["P2"] * 3 + ["N1"] * 3
+    own = next(r for r in range(2, 12) if workbook.active.cell(row=r, column=8).value == "own")
+    assert workbook.active.cell(row=own, column=7).data_type == "s"  # text, not a formula
+    assert rows[2][14] == 2 and rows[2][15].endswith(f"/admin/evidence/{task_details[0]}/photo")
+
+
+def test_tasks_export_refuses_an_unknown_campaign(db, campaigns, kadam):
+    result = kadam("export", "tasks", "--campaign", "999")
+    assert result.exit_code == 1 and "no campaign with id 999" in result.output
+
+
+def test_task_rows_take_the_scope_and_filters(db, campaigns, task_details):
+    from storage.exports import task_rows
+    from storage.scope import Scope
+
+    with db.sessions() as session:
+        assert {row[3] for row in task_rows(session, scope=Scope.of("district", "pune"))} == {
+            "P1", "P2"}
+        assert list(task_rows(session, scope=Scope.of("block", "Pune/Mulshi"))) == []
+        assert {row[3] for row in task_rows(session, status="in_progress")} == {"P1"}
+
+
+@pytest.mark.parametrize("value, safe", [
+    ("=1+1", "'=1+1"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("+919822012345", "+919822012345"),
+    ("-5", "-5"), ("ZP School", "ZP School"), (3, 3), ("", ""),
+])
+def test_csv_formula_guard(value, safe):
+    from bot.spreadsheets import csv_safe
+
+    assert csv_safe(value) == safe

@@ -26,7 +26,7 @@ OPEN_ENDPOINTS = {"admin.login", "admin.static"}
 NAV = (
     ("admin.evidence", "Evidence", False),
     ("admin.delivery", "Delivery", False),
-    ("admin.broadcasts", "Broadcasts", False),
+    ("admin.broadcasts", "Broadcasts", True),
     ("admin.exports", "Exports", False),
     ("admin.upload_roster", "Roster", True),
     ("admin.upload_template", "Templates", True),
@@ -35,7 +35,17 @@ NAV = (
 
 
 def init_app(app: Flask) -> None:
-    from bot.admin import auth, pages  # noqa: F401  (routes register on import)
+    # Routes register on import.
+    from bot.admin import (  # noqa: F401
+        actions,
+        auth,
+        broadcast_pages,
+        campaigns,
+        delivery,
+        exports,
+        gallery,
+        pages,
+    )
 
     app.register_blueprint(blueprint)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -13,8 +13,3 @@ def home() -> str:
     with sessions() as session:
         campaigns = campaign_summaries(session, scope())
     return render_template("admin/home.html", campaigns=campaigns)
-
-
-@blueprint.get("/campaigns/<int:campaign_id>")
-def campaign(campaign_id: int) -> str:
-    return home()

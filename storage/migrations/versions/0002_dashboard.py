@@ -41,6 +41,16 @@ def upgrade() -> None:
     op.create_index("ix_login_attempt_at", "login_attempt", ["at"])
     op.create_index("ix_school_area_key", "school",
                     [sa.text("lower(trim(district))"), sa.text("lower(trim(block))")])
+    failed = sa.text("status IN ('failed', 'undelivered')")
+    op.create_index("ix_outbox_created_at", "outbox", ["created_at"],
+                    postgresql_include=["status", "error_code", "person_id", "project_id"])
+    op.create_index("ix_outbox_failed", "outbox", ["created_at"],
+                    postgresql_include=["person_id", "error_code", "project_id"],
+                    postgresql_where=failed, sqlite_where=failed)
+    photos = sa.text("status = 'stored' AND kind = 'photo'")
+    op.create_index("ix_evidence_gallery", "evidence",
+                    [sa.text("created_at DESC"), sa.text("id DESC")],
+                    postgresql_where=photos, sqlite_where=photos)
     with op.batch_alter_table("evidence") as batch:
         batch.add_column(sa.Column("picked_at", storage.models.UTCDateTime(), nullable=True))
     with op.batch_alter_table("project") as batch:
@@ -53,6 +63,9 @@ def downgrade() -> None:
         batch.drop_column("story_picked_at")
     with op.batch_alter_table("evidence") as batch:
         batch.drop_column("picked_at")
+    op.drop_index("ix_evidence_gallery", table_name="evidence")
+    op.drop_index("ix_outbox_failed", table_name="outbox")
+    op.drop_index("ix_outbox_created_at", table_name="outbox")
     op.drop_index("ix_school_area_key", table_name="school")
     op.drop_index("ix_login_attempt_at", table_name="login_attempt")
     op.drop_table("login_attempt")

@@ -1,0 +1,131 @@
+"""/admin/evidence: the photos headmasters sent and the stories they agreed to share.
+
+Filtered by campaign, district, block and task within the user's scope; every photo is served
+through a scope check (another area's photo is a 404, as if it did not exist). The state team
+picks photos and stories for celebrations here; `kadam celebrate` then sends the picked
+stories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from bot.admin import blueprint, db, scope, sessions, state_only
+from storage import gallery
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _page(name: str) -> int:
+    value = _int(name)
+    return max(1, min(value or 1, 100_000))
+
+
+@blueprint.get("/evidence")
+def evidence() -> str:
+    campaign_id = _int("campaign")
+    district = request.args.get("district", "").strip()
+    block = request.args.get("block", "").strip()
+    task = request.args.get("task", "").strip()
+    picked = request.args.get("picked") == "1"
+    narrowed = scope().narrowed(district or None, block or None)
+    with sessions() as session:
+        menus = gallery.filters(session, scope(), campaign_id, district or None)
+        photos = gallery.photos(session, narrowed, campaign_id, task or None, picked,
+                                _page("page"))
+        stories = gallery.stories(session, narrowed, campaign_id, picked, _page("stories"))
+    campaigns = {int(c.value): c.label for c in menus.campaigns}
+    chosen = {"campaign": str(campaign_id or ""), "district": district, "block": block,
+              "task": task, "picked": "1" if picked else ""}
+
+    def link(**changes: Any) -> str:
+        """This page's URL with some arguments changed (page numbers 1 are left out)."""
+        args = {**chosen, "page": photos.page, "stories": stories.page, **changes}
+        return url_for("admin.evidence",
+                       **{k: v for k, v in args.items() if v not in ("", None, 1)})
+
+    return render_template(
+        "admin/evidence.html", menus=menus, photos=photos, stories=stories, chosen=chosen,
+        campaigns=campaigns, link=link,
+        school_link="admin.school" in current_app.view_functions,
+        can_pick=_can_pick())
+
+
+def _can_pick() -> bool:
+    return bool(g.user.role == "state")
+
+
+@blueprint.get("/evidence/<int:evidence_id>/photo")
+def evidence_photo(evidence_id: int) -> Any:
+    with sessions() as session:
+        stored = gallery.stored_file(session, scope(), evidence_id)
+    if stored is None:
+        abort(404)
+    root = Path(current_app.config["KADAM"].media_dir).resolve()
+    path = (root / stored.path).resolve()
+    if root not in path.parents or not path.is_file():
+        abort(404)
+    if stored.inline:
+        response = send_file(path, mimetype=stored.content_type, conditional=True)
+        response.headers["Content-Disposition"] = "inline"
+    else:
+        response = send_file(path, mimetype=stored.content_type or "application/octet-stream",
+                             as_attachment=True, download_name=path.name, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Nothing in a file may run as this site, even if a browser is talked into rendering it.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # A photo never changes under its id: let the user's own browser keep it for a while,
+    # but no shared cache (it is a school's evidence, seen only within a scope).
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _back() -> Any:
+    target = request.form.get("next", "")
+    parsed = urlparse(target)
+    if target.startswith("/admin/") and not parsed.scheme and not parsed.netloc:
+        return redirect(target)
+    return redirect(url_for("admin.evidence"))
+
+
+@blueprint.post("/evidence/<int:evidence_id>/pick")
+@state_only
+def pick_photo(evidence_id: int) -> Any:
+    picked = request.form.get("picked", "1") == "1"
+    with db().transaction() as session:
+        found = gallery.pick_photo(session, evidence_id, picked, dt.datetime.now(dt.UTC))
+    if not found:
+        abort(404)
+    flash("Photo picked for a celebration." if picked else "Photo no longer picked.")
+    return _back()
+
+
+@blueprint.post("/projects/<int:project_id>/pick-story")
+@state_only
+def pick_story(project_id: int) -> Any:
+    picked = request.form.get("picked", "1") == "1"
+    with db().transaction() as session:
+        found = gallery.pick_story(session, project_id, picked, dt.datetime.now(dt.UTC))
+    if not found:
+        abort(404)
+    flash("Story picked: `kadam celebrate` sends the picked stories." if picked
+          else "Story no longer picked.")
+    return _back()

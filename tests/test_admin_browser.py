@@ -1,0 +1,91 @@
+"""The dashboard in a real headless Chromium: what a state user and a block user actually do.
+
+A state user signs in, finds the district that is behind, drills down to its silent schools,
+exports them to Excel and reads the file back, opens a photo, and reads a story that tries to
+run a script (it must show as text, and no dialog may open). A block user cannot reach another
+block by typing its URL.
+"""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from tests.admin_support import PASSWORD, SCRIPT_STORY, build_world, make_app, make_user
+from tests.browser import browser_page, live_server
+
+
+@pytest.fixture
+def app(db, tmp_path):
+    app = make_app(db, tmp_path / "media")
+    yield app
+    app.extensions["kadam.db"].dispose()
+
+
+def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/admin/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Campaigns").wait_for()
+
+
+def test_state_user_finds_the_district_behind_and_exports_its_silent_schools(app, db, tmp_path):
+    world = build_world(db, tmp_path / "media")
+    make_user(db, "state@example.org")
+    dialogs: list[str] = []
+    with live_server(app) as base, browser_page() as page:
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        sign_in(page, base, "state@example.org")
+        page.get_by_role("link", name="Retell the Tale, 2026").click()
+
+        # Pune is behind: Mulshi has not started at all and nothing in Pune is complete.
+        behind = page.locator("table.chart tr.behind")
+        assert behind.count() == 1
+        assert "Pune" in behind.inner_text()
+        behind.get_by_role("link", name="Pune").click()
+        page.locator("table.chart tr.behind").get_by_role("link", name="Mulshi").click()
+        page.get_by_role("link", name="Only silent schools").click()
+        expected = [code for code in world.codes_in("Pune", "Mulshi") if code in world.silent_codes]
+        for code in expected:
+            assert page.get_by_text(code, exact=False).count() >= 1
+
+        with page.expect_download() as download:
+            page.locator("a[href*='projects.xlsx']").first.click()
+        path = tmp_path / "silent.xlsx"
+        download.value.save_as(path)
+        sheet = openpyxl.load_workbook(path, read_only=True).active
+        rows = list(sheet.iter_rows(values_only=True))
+        codes = sorted(row[rows[0].index("school_code")] for row in rows[1:])
+        assert codes == sorted(expected)
+
+        # A photo opens, and is a real image.
+        page.get_by_role("link", name="Evidence").first.click()
+        page.locator(".gallery img").first.wait_for()
+        page.locator(".gallery a:has(img)").first.click()
+        assert page.evaluate("document.images[0].naturalWidth") >= 1
+
+        # The story that tries to run a script shows as text.
+        page.goto(f"{base}/admin/projects/{world.script_project_id}")
+        assert page.get_by_text(SCRIPT_STORY).count() >= 1
+        assert dialogs == []
+        page.screenshot(path=str(tmp_path / "project.png"), full_page=True)
+
+
+def test_block_user_cannot_see_another_block_by_any_url(app, db, tmp_path):
+    world = build_world(db, tmp_path / "media")
+    make_user(db, "wai@example.org", "block", "Wai")
+    campaign = world.campaign_id
+    koregaon_code = world.codes_in("Satara", "Koregaon")[0]
+    koregaon_project = world.schools[koregaon_code][2]
+    with live_server(app) as base, browser_page() as page:
+        sign_in(page, base, "wai@example.org")
+        page.get_by_role("link", name="Retell the Tale, 2026").click()
+        assert "Koregaon" not in page.locator("main").inner_text()
+        for path in (f"/admin/campaigns/{campaign}/districts/Satara/blocks/Koregaon",
+                     f"/admin/campaigns/{campaign}/districts/Pune",
+                     f"/admin/schools/{koregaon_code}",
+                     f"/admin/projects/{koregaon_project}"):
+            response = page.goto(base + path)
+            assert response is not None and response.status == 404, path
+            assert koregaon_code not in page.content()
