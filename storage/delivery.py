@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import String, and_, cast, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from storage.models import Outbox, Person, Project, School
@@ -92,15 +92,14 @@ def _block() -> Any:
 
 def people_condition(scope: Scope) -> Any:
     """A WHERE on person outer-joined to school: the people whose area is in the scope."""
-    parts = []
+    if scope.nothing:
+        return false()
+    parts = [true()]
     if scope.district is not None:
         parts.append(func.lower(func.trim(_district())) == scope.district)
     if scope.block is not None:
         parts.append(func.lower(func.trim(_block())) == scope.block)
-    condition = parts[0]
-    for part in parts[1:]:
-        condition = condition & part
-    return condition
+    return and_(*parts)
 
 
 def people_in(scope: Scope) -> Any:

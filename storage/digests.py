@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from storage.models import (
     PROJECT_IN_PROGRESS,
     PROJECT_INVITED,
+    PROJECT_LAPSED,
     PROJECT_STARTED,
     PROJECT_SUBMITTED,
     TASK_IN_PROGRESS,
@@ -43,7 +44,9 @@ SILENT_AFTER = dt.timedelta(days=7)
 LISTED = 30  # silent schools listed in reply to "1"
 PHOTOS = 10
 WAITING = (PROJECT_INVITED, PROJECT_STARTED, PROJECT_IN_PROGRESS)
-STARTED = (PROJECT_STARTED, PROJECT_IN_PROGRESS, PROJECT_SUBMITTED)
+# "Started" as the dashboard counts it: every project past its invitation, including those
+# completed and those that lapsed after starting, so a digest and the dashboard agree.
+STARTED = (PROJECT_STARTED, PROJECT_IN_PROGRESS, PROJECT_SUBMITTED, PROJECT_LAPSED)
 
 
 @dataclass(frozen=True)

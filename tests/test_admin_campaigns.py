@@ -35,7 +35,8 @@ from tests.admin_support import (
 )
 
 CARDS = {"Invited": "invited", "Not yet started": "waiting", "Running": "started",
-         "Completed": "completed", "Lapsed": "lapsed"}
+         "Completed": "completed", "Lapsed": "lapsed", "Started": "ever_started",
+         "Silent over": "silent"}
 # build_world's statuses as the cards count them
 KIND = {"invited": "waiting", "in_progress": "started", "started": "started",
         "submitted": "completed", "lapsed": "lapsed"}
@@ -69,11 +70,37 @@ def cards(html):
             if label.strip() in CARDS}
 
 
-def expected_counts(world, district=None, block=None):
+def test_an_officers_digest_says_what_the_dashboard_shows(app, world, db):
+    """The BEO of Wai and the DEO of Satara read, in their digests, the numbers the
+    dashboard shows for their block and district."""
+    from storage.digests import digests
+    from tests.factories import make_beo
+
+    with db.transaction() as session:
+        beo = make_beo(session, district="Satara", block="Wai")
+        deo = make_beo(session, district="Satara", block="")
+        deo.role = "deo"
+        session.flush()
+        read = digests(session, [beo, deo], NOW)
+    client = client_for(app, "state")
+    for officer, url in ((beo, block_url(world, "Satara", "Wai")),
+                         (deo, f"/admin/campaigns/{world.campaign_id}/districts/Satara")):
+        (section,) = read[officer.id]["campaigns"]
+        shown = cards(page(client, url))
+        assert section["schools"] == shown["invited"]
+        assert section["started"] == shown["ever_started"]
+        assert section["completed"] == shown["completed"]
+        assert len(section["silent"]) == shown["silent"]
+
+
+def expected_counts(world, district=None, block=None, silent=False):
     codes = world.codes_in(district, block)
     counts = Counter(KIND[world.schools[code][3]] for code in codes)
-    return {"invited": len(codes), **{k: counts.get(k, 0)
-                                      for k in ("waiting", "started", "completed", "lapsed")}}
+    expected = {"invited": len(codes), "ever_started": len(codes) - counts.get("waiting", 0),
+                **{k: counts.get(k, 0) for k in ("waiting", "started", "completed", "lapsed")}}
+    if silent:  # district and block pages also count the silent schools
+        expected["silent"] = len(set(codes) & set(world.silent_codes))
+    return expected
 
 
 def chart_rows(html):
@@ -148,11 +175,11 @@ def test_drilling_down_lists_exactly_the_blocks_and_schools(app, world):
         assert [name for name, _ in chart_rows(html)] == sorted(
             b for d, b in AREAS if d == district)
         assert listed_schools(html) == []  # blocks, not schools, unless ?silent=1
-        assert cards(html) == expected_counts(world, district)
+        assert cards(html) == expected_counts(world, district, silent=True)
     for district, block in AREAS:
         html = page(client, block_url(world, district, block))
         assert listed_schools(html) == world.codes_in(district, block)
-        assert cards(html) == expected_counts(world, district, block)
+        assert cards(html) == expected_counts(world, district, block, silent=True)
         assert f'>{district}</a>\n  › {block}</div>' in html  # breadcrumbs
     # Names match as the roster's do: without regard to case.
     html = page(client, block_url(world, "satara", "WAI"))

@@ -105,7 +105,7 @@ def _expected(db, blocks, now):
     with db.sessions() as session:
         projects = [p for p in session.scalars(select(Project)).all()
                     if p.school.block in blocks]
-        started = sum(p.status in ("started", "in_progress", "submitted") for p in projects)
+        started = sum(p.status != "invited" for p in projects)
         silent = sorted(p.school.name for p in projects
                         if (p.last_reply_at or p.started_at or p.invited_at)
                         < now - dt.timedelta(days=7))
