@@ -144,6 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=50_000)
+    parser.add_argument("--profile", action="store_true",
+                        help="run the busy tick under cProfile and print where it spends")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, \
             fresh_database("postgresql", Path(workdir)) as url:
@@ -159,9 +161,36 @@ def main() -> None:
         with database.sessions() as session:
             found = len(due.task_prompts(session, NOW, settings.timezone, DAYTIME))
         assert found == args.due, found
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            import bot.engine
+
+            class InThisThread:  # cProfile sees one thread: run the batches here, in turn
+                def __init__(self, max_workers: int = 1) -> None:
+                    pass
+
+                def __enter__(self) -> InThisThread:
+                    return self
+
+                def __exit__(self, *exc: object) -> None:
+                    pass
+
+                def map(self, function, items):  # noqa: ANN001, ANN201
+                    return map(function, items)
+
+            bot.engine.ThreadPoolExecutor = InThisThread  # type: ignore[misc, assignment]
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
         report = tick(database, settings, NOW, DAYTIME)
         busy = time.perf_counter() - started
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(70)
         with database.engine.connect() as connection:
             queued = connection.execute(text(
                 "SELECT count(*) FROM outbox WHERE key = 'task.prompt'")).scalar()

@@ -54,8 +54,10 @@ def test_state_user_finds_the_district_behind_and_exports_its_silent_schools(app
             page.locator("a[href*='projects.xlsx']").first.click()
         path = tmp_path / "silent.xlsx"
         download.value.save_as(path)
-        sheet = openpyxl.load_workbook(path, read_only=True).active
-        rows = list(sheet.iter_rows(values_only=True))
+        # Closed at once: a read-only workbook left open warns later, in some other test.
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        rows = list(workbook.active.iter_rows(values_only=True))
+        workbook.close()
         codes = sorted(row[rows[0].index("school_code")] for row in rows[1:])
         assert codes == sorted(expected)
 
