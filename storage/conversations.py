@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from flows.views import ProjectView, Snapshot, TaskView
+from storage.db import among
 from storage.models import (
     PROJECT_ACTIVE,
     PROJECT_LAPSED,
@@ -99,7 +100,7 @@ def snapshots(session: Session, persons: Sequence[PersonLike], today: dict[int, 
     recent = now - RECENTLY_COMPLETED
     projects = list(session.execute(
         select(Project.id, Project.campaign_id, Project.status, Project.headmaster_id)
-        .where(Project.headmaster_id.in_(ids))
+        .where(among(session, Project.headmaster_id, ids))
         .where(Project.status.in_((*PROJECT_ACTIVE, PROJECT_LAPSED))
                | ((Project.status == PROJECT_SUBMITTED) & (Project.completed_at > recent)))
         .order_by(Project.id)
@@ -130,7 +131,7 @@ def project_views(session: Session, projects: Sequence[Any]) -> list[ProjectView
     rows = session.execute(
         select(Task.id, Task.project_id, Task.position, Task.origin, Task.own_title,
                Task.status, Task.mandatory, Task.evidence, Task.due_on, Task.template_task_id)
-        .where(Task.project_id.in_(ids))
+        .where(among(session, Task.project_id, ids))
         .order_by(Task.project_id, Task.position)
     ).all()
     # A template's texts are shared by every project on it: read them once, not per task.
@@ -145,7 +146,7 @@ def project_views(session: Session, projects: Sequence[Any]) -> list[ProjectView
         session.execute(  # type: ignore[arg-type]
             select(Evidence.task_id, func.count())
             .join(Task, Task.id == Evidence.task_id)
-            .where(Task.project_id.in_(ids), Evidence.status != "rejected")
+            .where(among(session, Task.project_id, ids), Evidence.status != "rejected")
             .group_by(Evidence.task_id)
         ).all()
     )

@@ -94,7 +94,7 @@ def people_condition(scope: Scope) -> Any:
     """A WHERE on person outer-joined to school: the people whose area is in the scope."""
     if scope.nothing:
         return false()
-    parts = [true()]
+    parts: list[Any] = [true()]
     if scope.district is not None:
         parts.append(func.lower(func.trim(_district())) == scope.district)
     if scope.block is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flows.events import Invitation, Lapse, Reminder, TaskDue
+from storage.db import among
 from storage.models import (
     PROJECT_IN_PROGRESS,
     PROJECT_INVITED,
@@ -114,7 +115,7 @@ def _last_prompts(session: Session, project_ids: list[int]) -> dict[int, dt.date
     for chunk in _chunks(project_ids):
         found.update(session.execute(  # type: ignore[arg-type]
             select(Task.project_id, func.max(Task.prompted_at))
-            .where(Task.project_id.in_(chunk), Task.prompted_at.is_not(None))
+            .where(among(session, Task.project_id, chunk), Task.prompted_at.is_not(None))
             .group_by(Task.project_id)
         ).all())
     return found

@@ -119,6 +119,10 @@ class Person(Base):
 
     school: Mapped[School | None] = relationship()
 
+    # Officers are a few hundred among a state's headmasters: the clock finds them by role
+    # every minute (weekly digests), which must not read every person.
+    __table_args__ = (Index("ix_person_role", "role"),)
+
 
 class Template(Base):
     """One version of a project template; running projects keep the version they started on."""

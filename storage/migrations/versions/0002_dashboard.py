@@ -1,4 +1,4 @@
-"""dashboard: users, failed sign-ins, celebration picks
+"""dashboard: users, failed sign-ins, celebration picks, indexes for its pages and the clock
 
 Revision ID: 0002
 Revises: 0001
@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_login_attempt_at", "login_attempt", ["at"])
+    op.create_index("ix_person_role", "person", ["role"])
     op.create_index("ix_school_area_key", "school",
                     [sa.text("lower(trim(district))"), sa.text("lower(trim(block))")])
     failed = sa.text("status IN ('failed', 'undelivered')")
@@ -67,6 +68,7 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_failed", table_name="outbox")
     op.drop_index("ix_outbox_created_at", table_name="outbox")
     op.drop_index("ix_school_area_key", table_name="school")
+    op.drop_index("ix_person_role", table_name="person")
     op.drop_index("ix_login_attempt_at", table_name="login_attempt")
     op.drop_table("login_attempt")
     op.drop_table("admin_user")
