@@ -37,6 +37,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.media_max_bytes + 1024 * 1024)
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
+    if settings.trusted_proxies > 0:
+        # Behind a load balancer every request comes from the balancer's address; the
+        # sign-in limit must count the client's (X-Forwarded-For), trusting only as many
+        # hops as the operator says there are.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies)
+
     database = Database(settings.database_url or None)
     app.extensions["kadam.db"] = database
     app.extensions["kadam.engine"] = Engine(database, settings)

@@ -34,6 +34,7 @@ class Settings:
     default_region: str = "IN"
     default_language: str = "en"
     secret_key: str = ""
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,6 +55,7 @@ class Settings:
             default_region=env("KADAM_DEFAULT_REGION", "IN"),
             default_language=env("KADAM_DEFAULT_LANGUAGE", "en"),
             secret_key=env("SECRET_KEY", ""),
+            trusted_proxies=_int("KADAM_TRUSTED_PROXIES", 0),
         )
 
     @property

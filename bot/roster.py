@@ -178,6 +178,7 @@ def validate(
     rows_by_phone: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         canonical, reasons = _check_row(row, default_region)
+        reasons += _unstorable(row)
         checked.append((canonical, reasons))
         if canonical.phone:  # blank when the phone was not valid
             rows_by_phone[canonical.phone].append(row.number)
@@ -202,6 +203,21 @@ def validate(
     valid = [row for row, reasons in checked if not reasons]
     errors = [RowError(row.number, reason) for row, reasons in checked for reason in reasons]
     return valid, errors
+
+
+def _unstorable(row: RosterRow) -> list[str]:
+    """What the database could not hold: a NUL character, or text longer than its column
+    (PostgreSQL refuses both with an error, where the row deserves a reason)."""
+    from storage.models import Person, School
+
+    limits = {"name": Person.name, "school_code": School.code, "school_name": School.name,
+              "district": School.district, "block": School.block, "cluster": School.cluster,
+              "state": School.state}
+    reasons = [f"{name} has a NUL character" for name, value in vars(row).items()
+               if isinstance(value, str) and "\x00" in value]
+    reasons += [f"{name} is longer than {column.type.length} characters"
+                for name, column in limits.items() if len(getattr(row, name)) > column.type.length]
+    return reasons
 
 
 def _check_row(row: RosterRow, region: str) -> tuple[RosterRow, list[str]]:
@@ -280,7 +296,8 @@ def known_school_codes(database: Database, rows: Iterable[RosterRow]) -> set[str
     """The school codes that rows name without a school_name and that are already stored
     (for `validate`: such a row may leave the name out)."""
     return existing_school_codes(database, {r.school_code for r in rows
-                                            if r.school_code and not r.school_name})
+                                            if r.school_code and not r.school_name
+                                            and not _unstorable(r)})
 
 
 def schools_and_people(valid: Iterable[RosterRow]) -> tuple[list[RosterSchool], list[RosterPerson]]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.models import AdminUser, LoginAttempt
-from storage.scope import Scope, ScopeError
+from storage.scope import Scope, ScopeError, block_districts
 
 WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_EMAIL = 5
@@ -48,9 +48,16 @@ def add_user(session: Session, email: str, password: str, role: str,
     if not EMAIL.match(email):
         raise UserError(f"{email!r} is not an e-mail address")
     try:
-        Scope.of(role, scope)
+        wanted = Scope.of(role, scope)
     except ScopeError as error:
         raise UserError(str(error)) from error
+    if wanted.block is not None and wanted.district is None:
+        # The dashboard would show such a user nothing (storage/scope.py, Scope.pinned).
+        districts = block_districts(session, wanted.block)
+        if len(districts) > 1:
+            raise UserError(f"block {(scope or '').strip()!r} is in more than one district "
+                            f"({', '.join(districts)}); name one, as in "
+                            f"--scope '{districts[0]}/{(scope or '').strip()}'")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
     user = session.scalars(select(AdminUser).where(AdminUser.email == email)).one_or_none()
@@ -69,9 +76,12 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
                  now: dt.datetime) -> AdminUser | None:
     """The user these credentials belong to, or None; raises TooManyAttempts when locked."""
     email = normal_email(email)
+    # Failures are counted under the address as it fits the column (PostgreSQL refuses a
+    # longer one, a 500); no account has a longer address, so none is mistaken for another.
+    counted = email[:255]
     since = now - WINDOW
     by_email = session.scalar(select(func.count()).select_from(LoginAttempt)
-                              .where(LoginAttempt.email == email, LoginAttempt.at >= since))
+                              .where(LoginAttempt.email == counted, LoginAttempt.at >= since))
     by_address = session.scalar(select(func.count()).select_from(LoginAttempt)
                                 .where(LoginAttempt.remote_addr == remote_addr,
                                        LoginAttempt.at >= since))
@@ -84,7 +94,7 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
         user.last_login_at = now
         session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
         return user
-    session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64], at=now))
+    session.add(LoginAttempt(email=counted, remote_addr=remote_addr[:64], at=now))
     # Old failures only slow the count down; drop them as we go.
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * WINDOW))
     return None

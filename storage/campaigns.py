@@ -143,6 +143,11 @@ def today(timezone: str | None = None) -> dt.date:
         raise CampaignError(f"unknown time zone {name!r} in KADAM_TIMEZONE") from error
 
 
+# A start date further than this from today is a typo in the year (and past the calendar's
+# end, a crash when the task dates are computed).
+START_WITHIN = dt.timedelta(days=10 * 366)
+
+
 def launch(
     database: Database,
     slug: str,
@@ -160,6 +165,8 @@ def launch(
     specs = _parse_all(audience_specs)
     now = now or dt.datetime.now(dt.UTC)
     start_date = start_date or today()
+    if abs(start_date - now.date()) > START_WITHIN:
+        raise CampaignError(f"{start_date} is more than ten years from today: check the year")
     with database.transaction() as session:
         template = _template(session, slug)
         pace = _pace(template, settings)

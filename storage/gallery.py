@@ -102,6 +102,10 @@ class Page:
 
 def in_scope_campaigns(session: Session, scope: Scope) -> list[Choice]:
     """Campaigns with a school in the scope (every campaign for the state), newest first."""
+    if scope.nothing:
+        # Asked here, not left to the condition: a false() swallows the join conditions
+        # beside it, and the subquery would cross every project with every school.
+        return []
     query = select(Campaign.id, Campaign.name).order_by(Campaign.created_at.desc(),
                                                         Campaign.id.desc())
     if not scope.is_everything:

@@ -2,7 +2,9 @@
 
 Enforced where the data is read: every dashboard query takes a Scope and adds its condition on
 the school, so a block user's pages and exports hold only their block's schools whatever URL
-they type. Names match without regard to case or surrounding spaces, as the roster's do.
+they type. Names match without regard to case or surrounding spaces, as the roster's do. A
+block user named by block alone sees that block in the one district that has it (Scope.pinned),
+never a block of the same name elsewhere.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func, true
+from sqlalchemy import false, func, select, true
+from sqlalchemy.orm import Session
 
 from storage.models import School
 
@@ -38,7 +41,7 @@ class ScopeError(ValueError):
 class Scope:
     district: str | None = None  # lower-cased; None: every district
     block: str | None = None  # lower-cased; None: every block of the district(s)
-    nothing: bool = False  # a narrowing outside the scope: no school at all
+    nothing: bool = False  # a narrowing outside the scope, or a block not placed: no school
 
     @classmethod
     def everything(cls) -> Scope:
@@ -61,6 +64,24 @@ class Scope:
             return cls(district=normal(text))
         district, _, block = text.rpartition("/")
         return cls(district=normal(district) or None, block=normal(block))
+
+    def pinned(self, session: Session) -> tuple[Scope, str | None]:
+        """This scope with a block named alone (`--scope Wai`) pinned to its district, and
+        what is wrong with it, if anything.
+
+        A block name alone is meant for one block office: matched by name it would also show
+        a block of the same name in another district. Pinned when the roster has the block in
+        one district; when in several, the scope is nothing and the problem says what to do."""
+        if self.block is None or self.district is not None or self.nothing:
+            return self, None
+        districts = block_districts(session, self.block)
+        if len(districts) == 1:
+            return Scope(normal(districts[0]), self.block), None
+        if not districts:
+            return _NOTHING, None  # no such block (yet): no school, and no one else's officers
+        return _NOTHING, (f"The block {self.block!r} is in more than one district "
+                          f"({', '.join(districts)}): ask the operator to set your scope "
+                          f"as DISTRICT/BLOCK with `kadam user add`.")
 
     @property
     def is_everything(self) -> bool:
@@ -89,6 +110,8 @@ class Scope:
 
         Narrowing never widens: a block user asking for another block gets an empty scope
         (a condition nothing matches), not that block."""
+        if self.nothing:
+            return self  # nothing narrowed is still nothing, never the place asked for
         scope = self
         if district:
             if self.district is not None and normal(district) != self.district:
@@ -102,3 +125,12 @@ class Scope:
 
 
 _NOTHING = Scope(nothing=True)
+
+
+def block_districts(session: Session, block: str) -> list[str]:
+    """The districts (as the roster spells them) that have a block of this name."""
+    rows = session.scalars(
+        select(func.min(func.trim(School.district))).where(block_key() == normal(block))
+        .group_by(district_key()).order_by(district_key())
+    ).all()
+    return [row for row in rows if row is not None]

@@ -121,3 +121,26 @@ def test_user_add_hashes_the_password_and_checks_the_scope(db, monkeypatch):
     result = runner.invoke(main, ["user", "add", "x@example.org", "--role", "state",
                                   "--password", "short"])
     assert "at least 10 characters" in result.output
+
+
+def test_behind_a_proxy_the_sign_in_limit_counts_each_client(db, tmp_path):
+    app = make_app(db, tmp_path / "media", trusted_proxies=1)
+    make_user(db, "state@example.org")
+    guesser, colleague = app.test_client(), app.test_client()
+    from storage.admin_users import FAILURES_PER_ADDRESS
+
+    for n in range(FAILURES_PER_ADDRESS):
+        assert sign_in_from(guesser, "203.0.113.7", f"guess{n}@example.org", "guess") == 401
+    assert sign_in_from(guesser, "203.0.113.7", "state@example.org", PASSWORD) == 429
+    # Another client behind the same balancer still signs in.
+    assert sign_in_from(colleague, "198.51.100.2", "state@example.org", PASSWORD) == 302
+    app.extensions["kadam.db"].dispose()
+
+
+def sign_in_from(client, address: str, email: str, password: str) -> int:
+    from tests.admin_support import csrf_of
+
+    headers = {"X-Forwarded-For": address}
+    token = csrf_of(client.get("/admin/login", headers=headers).get_data(as_text=True))
+    return client.post("/admin/login", headers=headers, data={
+        "email": email, "password": password, "csrf_token": token}).status_code

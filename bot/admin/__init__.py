@@ -11,7 +11,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, g, request, session
 from sqlalchemy.orm import Session
@@ -20,6 +22,9 @@ from storage.db import Database
 from storage.scope import Scope
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+# Ids are BIGINT: a larger number names no row, and SQLite and PostgreSQL both refuse to
+# compare with it (a 500), so it is answered before any query.
+MAX_ID = 2**63 - 1
 OPEN_ENDPOINTS = {"admin.login", "admin.static"}
 # The header's links, in order: (endpoint, label, for the state team only). A link shows once
 # its page is registered.
@@ -98,18 +103,50 @@ def csrf_token() -> str:
     return token  # type: ignore[no-any-return]
 
 
+def whole(text: str | None) -> int | None:
+    """`text` as a whole number, or None when it is not one. ASCII digits only: str.isdigit
+    alone passes "²", which int() then refuses."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def is_admin_path(target: str) -> bool:
+    """Whether a redirect to `target` stays on this site's dashboard: a path under /admin/,
+    with no scheme or host, no backslash (browsers read it as a slash) and no control
+    characters (a line break cannot go in a header: a 500)."""
+    parts = urlsplit(target)
+    return (target.startswith("/admin/") and not parts.scheme and not parts.netloc
+            and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target))
+
+
+def _has_nul() -> bool:
+    """Whether the URL or a form field holds a NUL character. No name, code or text anyone
+    types has one, and PostgreSQL refuses it in any text it is asked to compare or store."""
+    values = chain([request.path], request.args.keys(), *request.args.listvalues(),
+                   request.form.keys(), *request.form.listvalues())
+    return any("\x00" in value for value in values)
+
+
 @blueprint.before_request
 def _guard() -> Any:
     from bot.admin.auth import load_user, to_login
 
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
-        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
+        if not sent or not hmac.compare_digest(sent.encode(), session.get("csrf", "").encode()):
             abort(400, "This form has expired. Go back, reload the page and try again.")
+    if _has_nul():
+        abort(400, "The address or the form holds a NUL character: check what was typed.")
+    if any(isinstance(value, int) and value > MAX_ID
+           for value in (request.view_args or {}).values()):
+        abort(404)
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if not load_user():
         return to_login()
+    if g.get("scope_problem") and request.endpoint != "admin.logout":
+        abort(403, g.scope_problem)
     return None
 
 

@@ -10,6 +10,7 @@ is good once, so reloading the result page cannot launch or send twice.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hmac
 import re
@@ -43,6 +44,7 @@ from storage.broadcasts import ROLES as BROADCAST_ROLES
 from storage.broadcasts import BroadcastError, audience_condition, create
 from storage.campaigns import (
     REASONS,
+    START_WITHIN,
     AudienceSpec,
     CampaignError,
     launch,
@@ -59,8 +61,8 @@ TEMPLATE_MAX_BYTES = 1024 * 1024
 MAX_NAME = 255  # campaign.name
 MAX_MESSAGE = 4096  # a broadcast's text per language
 LANGUAGE_FIELD = re.compile(r"message_([A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,8})?)")
-
-
+# How far from today a campaign may start: further is a typo in the year (and near the end of
+# the calendar, the tasks' due dates would not fit in a date at all).
 class BadInput(ValueError):
     """What is wrong with a form, in words for the page."""
 
@@ -94,7 +96,8 @@ def _redeem(kind: str) -> bool:
     """Whether the form carries the token issued at review; it is spent either way."""
     issued = session.pop(f"once.{kind}", "")
     sent = request.form.get("once", "")
-    return bool(issued and sent and hmac.compare_digest(issued, sent))
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500).
+    return bool(issued and sent and hmac.compare_digest(issued.encode(), sent.encode()))
 
 
 def _audience(text: str) -> list[AudienceSpec]:
@@ -141,7 +144,10 @@ def upload_roster() -> Any:
             raise BadInput(f"KADAM_DEFAULT_REGION {region!r} is not a region code; ask the "
                            "operator to fix it.")
         with _saved(upload) as path:
-            rows = read_rows(path)
+            try:
+                rows = read_rows(path)
+            except csv.Error as error:  # a cell over the csv module's limit, say
+                raise BadInput(f"{upload.filename} could not be read as CSV: {error}.") from error
     except (BadInput, RosterFileError) as error:
         return render_template("admin/upload_roster.html", error=str(error), skip=skip), 422
 
@@ -284,6 +290,8 @@ class LaunchForm:
             self.start_date = dt.date.fromisoformat(self.start)
         except ValueError as error:
             raise BadInput(f"{self.start!r} is not a date like 2026-07-01.") from error
+        if abs(self.start_date - _today()) > START_WITHIN:
+            raise BadInput(f"{self.start} is more than ten years from today: check the year.")
         if len(self.name) > MAX_NAME:
             raise BadInput(f"The name is too long ({len(self.name)} characters; at most "
                            f"{MAX_NAME}).")
@@ -409,7 +417,11 @@ class BroadcastForm:
                 raise BadInput(f"{self.send_at_text!r} is not a date and time.") from error
             if local.tzinfo is None:
                 local = local.replace(tzinfo=zone(_settings().timezone))
-            self.send_at = local.astimezone(dt.UTC)
+            try:
+                self.send_at = local.astimezone(dt.UTC)
+            except OverflowError as error:  # the first or last day of the calendar
+                raise BadInput(f"{self.send_at_text!r} is not a date and time to send "
+                               "at.") from error
 
 
 @dataclass

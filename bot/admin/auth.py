@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import g, redirect, render_template, request, session, url_for
 
-from bot.admin import blueprint, db
+from bot.admin import blueprint, db, is_admin_path
 from storage.admin_users import TooManyAttempts, authenticate
 from storage.models import AdminUser
 from storage.scope import Scope
@@ -36,11 +36,13 @@ def load_user() -> bool:
         return False
     with db().sessions() as s:
         user = s.get(AdminUser, user_id)
-    if user is None or session.get("key") != _fingerprint(user):
-        session.clear()
-        return False
+        if user is None or session.get("key") != _fingerprint(user):
+            session.clear()
+            return False
+        # Read every time, not at sign-in: a roster uploaded since may have added a block of
+        # the same name in another district.
+        g.scope, g.scope_problem = Scope.of(user.role, user.scope).pinned(s)
     g.user = user
-    g.scope = Scope.of(user.role, user.scope)
     return True
 
 
@@ -50,10 +52,8 @@ def to_login() -> Any:
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: a login link must not bounce anyone elsewhere."""
-    if target:
-        parsed = urlparse(target)
-        if not parsed.scheme and not parsed.netloc and target.startswith("/admin"):
-            return target
+    if target and is_admin_path(target):
+        return target
     return url_for("admin.home")
 
 
@@ -77,9 +77,11 @@ def login() -> Any:
             status = 429
         else:
             if user is not None:
-                csrf = session.get("csrf")
-                session.clear()  # a fresh session: nothing carried over from before sign-in
-                session.update(user=user_id, key=key, since=now.timestamp(), csrf=csrf)
+                # A fresh session, CSRF token included: a token seen or set before sign-in
+                # (on a shared computer, say) must not be good for the signed-in user's forms.
+                session.clear()
+                session.update(user=user_id, key=key, since=now.timestamp(),
+                               csrf=secrets.token_urlsafe(32))
                 session.permanent = True
                 return redirect(_safe_next(request.args.get("next")))
             error = "That e-mail address and password do not match."

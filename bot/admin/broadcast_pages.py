@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import func, select
 
-from bot.admin import blueprint, sessions, state_only
+from bot.admin import blueprint, sessions, state_only, whole
 from storage.broadcasts import BroadcastReport, report
 from storage.delivery import describe
 from storage.models import Broadcast
@@ -45,8 +45,8 @@ def codes(result: BroadcastReport) -> list[tuple[str, str, int]]:
 @blueprint.get("/broadcasts")
 @state_only
 def broadcasts() -> str:
-    value = request.args.get("page", "")
-    page = max(1, int(value)) if value.isdigit() else 1
+    # Bounded like the other pages' numbers: a huge one would overflow the query's OFFSET.
+    page = max(1, min(whole(request.args.get("page")) or 1, 100_000))
     with sessions() as session:
         rows = session.scalars(
             select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())

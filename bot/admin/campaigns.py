@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import abort, current_app, render_template, request, url_for
 
-from bot.admin import blueprint, scope, sessions
+from bot.admin import blueprint, scope, sessions, whole
 from storage import dashboard
 from storage.gallery import Page
 
@@ -24,8 +24,7 @@ def now() -> dt.datetime:
 
 
 def _page() -> int:
-    value = request.args.get("page", "").strip()
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
+    return max(1, min(whole(request.args.get("page")) or 1, 100_000))
 
 
 def _silent_only() -> bool:
@@ -135,9 +134,8 @@ def school(code: str) -> str:
     if detail is None:
         abort(404)
     # Reached from a campaign's block page: the crumbs lead back through that campaign.
-    raw = request.args.get("campaign", "")
-    via = next((p for p in detail.projects if raw.isdigit() and p.campaign_id == int(raw)),
-               None)
+    wanted = whole(request.args.get("campaign"))
+    via = next((p for p in detail.projects if p.campaign_id == wanted), None)
     return render_template("admin/school.html", school=detail, via=via)
 
 

@@ -29,7 +29,7 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
-from bot.admin import blueprint, db, scope, sessions
+from bot.admin import MAX_ID, blueprint, db, scope, sessions, whole
 from bot.spreadsheets import CSV_TYPE, XLSX_TYPE, csv_chunks, write_xlsx
 from storage.exports import (
     PROJECT_COLUMNS,
@@ -69,13 +69,16 @@ class Choices:
     def from_args(cls) -> Choices:
         args = request.args
         raw = args.get("campaign", "").strip()
+        campaign_id = whole(raw)
         status = args.get("status", "").strip()
         problem = ""
-        if raw and not raw.isdigit():
+        if raw and campaign_id is None:
             problem = f"campaign must be a campaign's number, not {raw!r}"
+        elif campaign_id is not None and campaign_id > MAX_ID:
+            problem, campaign_id = f"there is no campaign {raw}", None
         elif status and status not in PROJECT_STATUSES:
             problem = f"status must be one of {', '.join(PROJECT_STATUSES)}, not {status!r}"
-        return cls(campaign_id=int(raw) if raw.isdigit() else None,
+        return cls(campaign_id=campaign_id,
                    district=args.get("district", "").strip()[:128],
                    block=args.get("block", "").strip()[:128],
                    status=status if status in PROJECT_STATUSES else "",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import (
     abort,
@@ -25,23 +24,19 @@ from flask import (
     url_for,
 )
 
-from bot.admin import blueprint, db, scope, sessions, state_only
+from bot.admin import MAX_ID, blueprint, db, is_admin_path, scope, sessions, state_only, whole
 from storage import gallery
 
 
-def _int(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
-
-
 def _page(name: str) -> int:
-    value = _int(name)
-    return max(1, min(value or 1, 100_000))
+    return max(1, min(whole(request.args.get(name)) or 1, 100_000))
 
 
 @blueprint.get("/evidence")
 def evidence() -> str:
-    campaign_id = _int("campaign")
+    campaign_id = whole(request.args.get("campaign"))
+    if campaign_id is not None and campaign_id > MAX_ID:
+        abort(404, "No such campaign.")
     district = request.args.get("district", "").strip()
     block = request.args.get("block", "").strip()
     task = request.args.get("task", "").strip()
@@ -100,8 +95,7 @@ def evidence_photo(evidence_id: int) -> Any:
 
 def _back() -> Any:
     target = request.form.get("next", "")
-    parsed = urlparse(target)
-    if target.startswith("/admin/") and not parsed.scheme and not parsed.netloc:
+    if is_admin_path(target):
         return redirect(target)
     return redirect(url_for("admin.evidence"))
 
