@@ -67,8 +67,17 @@ def test_state_user_finds_the_district_behind_and_exports_its_silent_schools(app
         page.locator(".gallery a:has(img)").first.click()
         assert page.evaluate("document.images[0].naturalWidth") >= 1
 
-        # The story that tries to run a script shows as text.
-        page.goto(f"{base}/admin/projects/{world.script_project_id}")
+        # Down to one school and its project, whose story tries to run a script: it shows
+        # as text.
+        page.go_back()  # from the photo to the gallery
+        page.get_by_role("link", name="Campaigns").first.click()
+        page.get_by_role("link", name="Retell the Tale, 2026").click()
+        page.locator("table.chart").get_by_role("link", name="Satara").click()
+        page.locator("table.chart").get_by_role("link", name="Wai").click()
+        page.get_by_role("link", name="ZP School Wai 1").click()
+        page.get_by_role("heading", name="ZP School Wai 1").wait_for()
+        page.locator("main table").get_by_role("link", name="Retell the Tale").last.click()
+        assert page.url.endswith(f"/admin/projects/{world.script_project_id}")
         assert page.get_by_text(SCRIPT_STORY).count() >= 1
         assert dialogs == []
         page.screenshot(path=str(tmp_path / "project.png"), full_page=True)

@@ -8,6 +8,7 @@ stylesheet and no script framework: they must work on a phone over a slow connec
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
@@ -76,6 +77,13 @@ def db() -> Database:
 def sessions() -> Session:
     """A read session for one page (use as a context manager)."""
     return db().sessions()
+
+
+def now() -> dt.datetime:
+    """The dashboard's clock. ADMIN_NOW pins it (tests and benchmarks: what is "silent" or
+    "the last 7 days" depends on it)."""
+    pinned = current_app.config.get("ADMIN_NOW")
+    return pinned if isinstance(pinned, dt.datetime) else dt.datetime.now(dt.UTC)
 
 
 def scope() -> Scope:

@@ -7,20 +7,13 @@ district user nothing about the next district.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, current_app, render_template, request, url_for
 
-from bot.admin import blueprint, scope, sessions, whole
+from bot.admin import blueprint, now, scope, sessions, whole
 from storage import dashboard
 from storage.gallery import Page
-
-
-def now() -> dt.datetime:
-    """The dashboard's clock. ADMIN_NOW pins it (tests: what is "silent" depends on it)."""
-    pinned = current_app.config.get("ADMIN_NOW")
-    return pinned if isinstance(pinned, dt.datetime) else dt.datetime.now(dt.UTC)
 
 
 def _page() -> int:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from flask import render_template, request
 
-from bot.admin import blueprint, scope, sessions
+from bot.admin import blueprint, now, scope, sessions
 from storage import delivery as health_store
 from storage.gallery import in_scope_campaigns
 
@@ -18,7 +18,7 @@ def delivery() -> str:
     if period not in health_store.PERIODS:
         period = "7"
     days = health_store.PERIODS[period]
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days) if days else None
+    since = now() - dt.timedelta(days=days) if days else None
     raw = request.args.get("campaign", "").strip()
     with sessions() as session:
         campaigns = in_scope_campaigns(session, scope())

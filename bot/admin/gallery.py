@@ -8,7 +8,6 @@ stories.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,17 @@ from flask import (
     url_for,
 )
 
-from bot.admin import MAX_ID, blueprint, db, is_admin_path, scope, sessions, state_only, whole
+from bot.admin import (
+    MAX_ID,
+    blueprint,
+    db,
+    is_admin_path,
+    now,
+    scope,
+    sessions,
+    state_only,
+    whole,
+)
 from storage import gallery
 
 
@@ -105,7 +114,7 @@ def _back() -> Any:
 def pick_photo(evidence_id: int) -> Any:
     picked = request.form.get("picked", "1") == "1"
     with db().transaction() as session:
-        found = gallery.pick_photo(session, evidence_id, picked, dt.datetime.now(dt.UTC))
+        found = gallery.pick_photo(session, evidence_id, picked, now())
     if not found:
         abort(404)
     flash("Photo picked for a celebration." if picked else "Photo no longer picked.")
@@ -117,7 +126,7 @@ def pick_photo(evidence_id: int) -> Any:
 def pick_story(project_id: int) -> Any:
     picked = request.form.get("picked", "1") == "1"
     with db().transaction() as session:
-        found = gallery.pick_story(session, project_id, picked, dt.datetime.now(dt.UTC))
+        found = gallery.pick_story(session, project_id, picked, now())
     if not found:
         abort(404)
     flash("Story picked: `kadam celebrate` sends the picked stories." if picked
