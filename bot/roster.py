@@ -379,9 +379,9 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
         known_codes = known_school_codes(database, rows)
         checking = tqdm(rows, desc="checking", unit="row", disable=quiet, file=sys.stderr)
         valid, errors = validate(checking, region, known_codes)
-        for error in errors:
-            click.echo(str(error), err=True)
-        invalid_rows = len({error.row for error in errors})
+        for problem in errors:
+            click.echo(str(problem), err=True)
+        invalid_rows = len({problem.row for problem in errors})
         if errors and not skip_invalid:
             raise click.ClickException(
                 f"nothing imported: {invalid_rows} row(s) have errors. Fix them, or run again "

@@ -72,7 +72,7 @@ def _phone(raw: str) -> str:
     return "+" + raw if raw and raw[0].isdigit() else raw
 
 
-def _history(session, person: Person) -> list[Bubble]:  # type: ignore[no-untyped-def]
+def _history(session, person: Person) -> list[Bubble]:
     settings: Settings = current_app.config["KADAM"]
     inbound = session.scalars(
         select(InboundMessage).where(InboundMessage.phone == person.phone)
@@ -96,7 +96,7 @@ def _history(session, person: Person) -> list[Bubble]:  # type: ignore[no-untype
     return [bubble for _, _, _, bubble in items][-HISTORY:]
 
 
-def _time(value) -> str:  # type: ignore[no-untyped-def]
+def _time(value) -> str:
     return value.strftime("%d %b %H:%M UTC") if value else ""
 
 
