@@ -432,6 +432,8 @@ class AdminUser(Base):
     scope: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    # Signing out ends every session of the user begun before this (a copied cookie too).
+    signed_out_at: Mapped[dt.datetime | None]
 
 
 class LoginAttempt(Base):

@@ -144,3 +144,19 @@ def sign_in_from(client, address: str, email: str, password: str) -> int:
     token = csrf_of(client.get("/admin/login", headers=headers).get_data(as_text=True))
     return client.post("/admin/login", headers=headers, data={
         "email": email, "password": password, "csrf_token": token}).status_code
+
+
+def test_signing_out_ends_a_copied_session_too(app, db):
+    make_user(db, "state@example.org")
+    client = app.test_client()
+    sign_in(client, "state@example.org")
+    with client.session_transaction() as stolen:
+        copied = dict(stolen)
+    client.post("/admin/logout", data={"csrf_token": csrf(client)})
+    thief = app.test_client()
+    with thief.session_transaction() as session:
+        session.update(copied)
+    assert thief.get("/admin/").status_code == 302
+    # Signing in again works as before.
+    sign_in(client, "state@example.org")
+    assert client.get("/admin/").status_code == 200

@@ -36,7 +36,9 @@ def load_user() -> bool:
         return False
     with db().sessions() as s:
         user = s.get(AdminUser, user_id)
-        if user is None or session.get("key") != _fingerprint(user):
+        if user is None or session.get("key") != _fingerprint(user) or (
+                user.signed_out_at is not None
+                and signed_in <= user.signed_out_at.timestamp()):
             session.clear()
             return False
         # Read every time, not at sign-in: a roster uploaded since may have added a block of
@@ -91,5 +93,12 @@ def login() -> Any:
 
 @blueprint.post("/logout")
 def logout() -> Any:
+    """Ends this session and every other one of the same user begun before now: a session
+    cookie copied off a shared computer stops working too."""
+    if load_user():
+        with db().transaction() as s:
+            user = s.get(AdminUser, g.user.id)
+            if user is not None:
+                user.signed_out_at = dt.datetime.now(dt.UTC)
     session.clear()
     return redirect(url_for("admin.login"))

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(length=255), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
         sa.Column("last_login_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("signed_out_at", storage.models.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),
     )
