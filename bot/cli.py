@@ -10,11 +10,30 @@ import os
 
 import click
 
-from storage.db import Database
+from storage.db import Database, normalise_url
 
 
 def database() -> Database:
-    return Database()
+    """DATABASE_URL, with its schema current. The embedded SQLite file is brought up to date
+    on first use (a fresh install needs no extra step); a PostgreSQL database is the
+    operator's to migrate (`kadam db upgrade`, the Procfile's release), so we say so."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage.db import database_url
+    from storage.migrate import is_current, upgrade
+
+    url = database_url()
+    try:
+        current = is_current(url)
+    except OperationalError as error:
+        raise click.ClickException(f"cannot open the database (DATABASE_URL): {error.orig}") \
+            from error
+    if not current:
+        if not normalise_url(url).startswith("sqlite"):
+            raise click.ClickException(
+                "the database's schema is not up to date: run `kadam db upgrade` first")
+        upgrade(url)
+    return Database(url)
 
 
 @click.group()

@@ -374,7 +374,9 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
         raise click.ClickException(str(error)) from error
 
     quiet = len(rows) <= PROGRESS_ABOVE_ROWS
-    database = Database()
+    from bot.cli import database as current_database  # bot.cli imports this module
+
+    database = current_database()
     try:
         known_codes = known_school_codes(database, rows)
         checking = tqdm(rows, desc="checking", unit="row", disable=quiet, file=sys.stderr)

@@ -22,10 +22,15 @@ def user() -> None:
 @click.option("--scope", metavar="NAME",
               help="The district (role district) or block (role block; DISTRICT/BLOCK when the "
                    "block's name repeats across districts).")
-@click.password_option(help=f"At least {MIN_PASSWORD} characters; asked for when left out.")
-def user_add(email: str, role: str, scope: str | None, password: str) -> None:
+@click.option("--password", envvar="KADAM_USER_PASSWORD", metavar="TEXT",
+              help=f"At least {MIN_PASSWORD} characters. Left out: asked for (twice) at a "
+                   "terminal, or read from the first line of standard input in a script.")
+def user_add(email: str, role: str, scope: str | None, password: str | None) -> None:
     """Create a dashboard user, or change an existing user's role, scope and password."""
     from bot.cli import database
+
+    if password is None:
+        password = _ask_password()
 
     db = database()
     try:
@@ -44,6 +49,17 @@ def user_add(email: str, role: str, scope: str | None, password: str) -> None:
     if role != "state" and not schools:
         click.echo(f"note: no school in the roster is in {role} {scope!r} yet; check the "
                    "spelling against the roster's district and block columns", err=True)
+
+
+def _ask_password() -> str:
+    import sys
+
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()  # a script: `echo "$PASSWORD" | kadam user add ...`
+    if not line.strip():
+        raise click.ClickException("no password given: use --password, or pipe it in")
+    return line.rstrip("\r\n")
 
 
 @user.command("list")

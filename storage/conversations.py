@@ -169,10 +169,13 @@ def project_views(session: Session, projects: Sequence[Any]) -> list[ProjectView
                 description=description,
             )
         )
+    # The columns the views use, not the whole Template: its `document` (the YAML as loaded)
+    # is the largest JSON in the database, and parsing it on every message was measurable.
     templates = {
-        campaign_id: template
-        for campaign_id, template in session.execute(
-            select(Campaign.id, Template)
+        row.campaign_id: row
+        for row in session.execute(
+            select(Campaign.id.label("campaign_id"), Template.title, Template.objective,
+                   Template.duration_days)
             .join(Template, Template.id == Campaign.template_id)
             .where(Campaign.id.in_({p.campaign_id for p in projects}))
         ).all()

@@ -120,7 +120,7 @@ def test_user_add_hashes_the_password_and_checks_the_scope(db, monkeypatch):
     assert "needs --scope" in result.output
     result = runner.invoke(main, ["user", "add", "x@example.org", "--role", "state",
                                   "--password", "short"])
-    assert "at least 10 characters" in result.output
+    assert "at least 8 characters" in result.output
 
 
 def test_behind_a_proxy_the_sign_in_limit_counts_each_client(db, tmp_path):
@@ -160,3 +160,15 @@ def test_signing_out_ends_a_copied_session_too(app, db):
     # Signing in again works as before.
     sign_in(client, "state@example.org")
     assert client.get("/admin/").status_code == 200
+
+
+def test_user_add_takes_a_piped_password_once_and_signs_in(db, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    result = CliRunner().invoke(main, ["user", "add", "asha@example.org", "--role", "state"],
+                                input="piped password\n")
+    assert result.exit_code == 0, result.output
+    app = make_app(db, tmp_path / "media")
+    client = app.test_client()
+    assert sign_in(client, "asha@example.org", "piped password").status_code == 302
+    assert client.get("/admin/").status_code == 200
+    app.extensions["kadam.db"].dispose()

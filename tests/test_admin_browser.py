@@ -24,7 +24,7 @@ def app(db, tmp_path):
 
 def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/admin/")
-    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Campaigns").wait_for()

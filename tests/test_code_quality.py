@@ -20,7 +20,8 @@ def test_ruff_finds_nothing():
 
 
 def test_mypy_on_flows_storage_and_the_dashboard():
-    result = run("mypy", "flows", "storage", "bot/admin")
+    # Only these are checked; what they import from elsewhere in bot/ is read, not judged.
+    result = run("mypy", "--follow-imports=silent", "flows", "storage", "bot/admin")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
