@@ -25,6 +25,7 @@ The machine may be shared: each measurement waits for a quiet CPU, records the C
 uses a copy of the code (common.run_on_a_copy), so edits made meanwhile cannot mix versions.
 
     .venv/bin/python bench/inbound.py [--db sqlite|postgresql|both] [--seconds N]
+                                      [--inbound inline|queue]
     .venv/bin/python bench/inbound.py --profile 500 [--db postgresql]  # cProfile, in-process
 
 Prints a table and writes bench/out/inbound.json.
@@ -237,6 +238,8 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
     spec, table = APPS[name]
     before, queued = count_rows(url, table), count_rows(url, "outbox")
     env = {**SERVER_ENV, "DATABASE_URL": url}
+    if name == "app":
+        env["KADAM_INBOUND"] = args.inbound
     log = common.OUT / f"inbound-{kind}-{name}.log"
     with common.gunicorn(spec, env, workers=args.workers, worker_class=args.worker_class,
                          log=log) as (port, pid):
@@ -265,9 +268,36 @@ def serve_and_load(kind: str, name: str, url: str, requests: Requests,
     sent, stored = statuses.total(), count_rows(url, table) - before
     print(f"[{kind}] {name}: sent {sent}, stored {stored}, statuses {dict(statuses)}", flush=True)
     quietest = min(tries, key=lambda t: t["others"])
-    return {**quietest, "tries": len(tries), "sent": sent, "stored": stored,
+    drained = drain(url) if name == "app" and args.inbound == "queue" else None
+    if drained:
+        print(f"[{kind}] answered the {drained['answered']} recorded messages in "
+              f"{drained['seconds']} s: {drained['per_second']}/s (one worker process)",
+              flush=True)
+    return {**quietest, "tries": len(tries), "sent": sent, "stored": stored, "drain": drained,
             "statuses": dict(statuses), "replies_queued": count_rows(url, "outbox") - queued,
             "ok": statuses["200"] == sent == stored}
+
+
+def drain(url: str) -> dict:
+    """KADAM_INBOUND=queue: the flow's work the webhook left to the worker, timed as one
+    worker process does it (Engine.handle_pending until nothing is pending)."""
+    from bot.config import Settings
+    from bot.engine import Engine
+    from storage.db import Database
+
+    database = Database(url)
+    engine = Engine(database, Settings(database_url=url))
+    common.wait_until_quiet(0.15, patience=60)
+    started, answered = time.perf_counter(), 0
+    while taken := engine.handle_pending(500):
+        answered += taken
+    seconds = time.perf_counter() - started
+    with database.engine.connect() as connection:
+        left = connection.execute(text(
+            "SELECT count(*) FROM inbound_message WHERE pending")).scalar()
+    database.dispose()
+    return {"answered": answered, "seconds": round(seconds, 2), "left": left,
+            "per_second": round(answered / seconds, 1) if seconds else None}
 
 
 def metered(processes: dict[str, list[int]], load: Coroutine[Any, Any, dict]) -> dict:
@@ -357,6 +387,9 @@ def main() -> None:
                         help="the share of the CPU others may use during a valid measurement")
     parser.add_argument("--pg-url", default=common.PG_ADMIN_URL,
                         help="an admin URL; a fresh database is created beside it")
+    parser.add_argument("--inbound", choices=("inline", "queue"), default="inline",
+                        help="KADAM_INBOUND for the app: queue records in the webhook and "
+                             "answers afterwards (timed separately, as a worker would)")
     parser.add_argument("--profile", type=int, metavar="N",
                         help="profile N requests in-process (--db, default SQLite), then exit")
     args = parser.parse_args()

@@ -17,6 +17,13 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
+
+
 @dataclass
 class Settings:
     database_url: str = ""
@@ -35,6 +42,7 @@ class Settings:
     default_language: str = "en"
     secret_key: str = ""
     trusted_proxies: int = 0
+    inbound: str = "inline"  # inline: the webhook answers; queue: it records, a worker answers
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,6 +64,7 @@ class Settings:
             default_language=env("KADAM_DEFAULT_LANGUAGE", "en"),
             secret_key=env("SECRET_KEY", ""),
             trusted_proxies=_int("KADAM_TRUSTED_PROXIES", 0),
+            inbound=_choice("KADAM_INBOUND", ("inline", "queue"), "inline"),
         )
 
     @property

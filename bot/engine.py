@@ -5,6 +5,11 @@ MessageSid), the conversation's new state and the outbound rows. A retried webho
 changes nothing, and a crash half-way leaves nothing half-written. Nothing here calls Twilio;
 the worker sends what the outbox holds.
 
+With KADAM_INBOUND=queue the webhook's transaction holds only the inbound row (`accept`), and
+the worker answers it later (`handle_pending`) in a second transaction that writes the state
+and the replies and clears the row's `pending` flag together: the same guarantees, with the
+flow's work taken off the request (as RapidPro's courier hands messages to its mailroom).
+
 Triggers from the clock come in thousands; `trigger_many` loads people, conversations and
 projects for a whole batch in a few queries and runs the same flow step for each.
 """
@@ -60,7 +65,7 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # processed | duplicate | unregistered
+    status: str  # processed | duplicate | unregistered | queued
     inbound_id: int | None = None
     replies: int = 0
 
@@ -76,10 +81,52 @@ class Engine:
 
     def receive(self, inbound: Inbound, now: dt.datetime | None = None) -> Outcome:
         """Store and handle one inbound message, exactly once per sid."""
-        now = now or dt.datetime.now(dt.UTC)
+        return self._store_once(inbound, now or dt.datetime.now(dt.UTC), handle=True)
+
+    def accept(self, inbound: Inbound, now: dt.datetime | None = None) -> Outcome:
+        """Store one inbound message, exactly once per sid, for `handle_pending` to answer
+        (KADAM_INBOUND=queue: the webhook only records; the worker runs the flow)."""
+        return self._store_once(inbound, now or dt.datetime.now(dt.UTC), handle=False)
+
+    def handle_pending(self, limit: int = 200, now: dt.datetime | None = None) -> int:
+        """Answers stored messages not yet handled, oldest first, each person's in the order
+        they arrived. Returns how many it took off the queue (answered, or given up on).
+
+        Safe to run in several workers at once: a message is taken under a row lock
+        (PostgreSQL) or the write lock (SQLite), and a person's later message waits while an
+        earlier one is pending."""
+        handled = 0
+        with self.db.sessions() as session:
+            ids = store.pending_inbound(session, limit)
+        for inbound_id in ids:
+            at = now or dt.datetime.now(dt.UTC)
+            try:
+                with self.db.transaction() as session:
+                    row = store.take_pending_inbound(session, inbound_id)
+                    if row is None:
+                        continue  # another worker has it, or had it
+                    person = store.person_by_phone(session, row.phone)
+                    self._handle(session, row, person, _inbound_of(row), at)
+                    row.pending = False
+                    handled += 1
+            except Exception:
+                # A message the flow cannot handle must not hold up the sender's next ones:
+                # it is kept (and logged) as handled, with nothing written for it.
+                log.exception("inbound %s could not be handled; moving on", inbound_id)
+                with self.db.transaction() as session:
+                    failed = store.take_pending_inbound(session, inbound_id)
+                    if failed is not None:
+                        failed.pending = False
+                        handled += 1
+        return handled
+
+    def _store_once(self, inbound: Inbound, now: dt.datetime, handle: bool) -> Outcome:
         try:
             with self.db.transaction() as session:
-                return self._receive(session, inbound, now)
+                row, person = self._store(session, inbound, now, handled=handle)
+                if not handle:
+                    return Outcome("queued", row.id)
+                return self._handle(session, row, person, inbound, now)
         except IntegrityError:
             # Twilio retried, or two copies raced: the other copy did (or is doing) the work.
             with self.db.sessions() as session:
@@ -128,9 +175,9 @@ class Engine:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _receive(self, session: Session, inbound: Inbound, now: dt.datetime) -> Outcome:
-        if session.scalar(select(InboundMessage.id).where(InboundMessage.sid == inbound.sid)):
-            return Outcome("duplicate")
+    def _store(self, session: Session, inbound: Inbound, now: dt.datetime, handled: bool
+               ) -> tuple[InboundMessage, Person | None]:
+        """The inbound row (its unique sid checked at the flush, before any other write)."""
         person = store.person_by_phone(session, inbound.phone)
         row = InboundMessage(
             sid=inbound.sid,
@@ -141,13 +188,19 @@ class Engine:
             button_payload=inbound.button_payload,
             media=inbound.media,
             received_at=now,
+            pending=not handled,
         )
         session.add(row)
-        session.flush()  # the unique sid is checked here, before any other write
+        session.flush()
+        if person is not None:
+            person.last_inbound_at = now
+        return row, person
+
+    def _handle(self, session: Session, row: InboundMessage, person: Person | None,
+                inbound: Inbound, now: dt.datetime) -> Outcome:
         if person is None:
             replied = self._reply_unregistered(session, inbound, row.id, now)
             return Outcome("unregistered", row.id, int(replied))
-        person.last_inbound_at = now
         message = Message(
             text=inbound.body,
             inbound_id=row.id,
@@ -255,6 +308,11 @@ class Engine:
         school = digests.school_report(session, person, code, now) if code else None
         return officer.OfficerSnapshot(person.id, person.name, person.language,
                                        person.opted_out_at is not None, digest, school)
+
+
+def _inbound_of(row: InboundMessage) -> Inbound:
+    return Inbound(sid=row.sid, phone=row.phone, channel=row.channel, body=row.body,
+                   button_payload=row.button_payload, media=list(row.media or []))
 
 
 def _batches(items: Sequence[tuple[int, Event]], size: int) -> Iterator[list[tuple[int, Event]]]:

@@ -86,7 +86,10 @@ def _receive(channel: str) -> Response:
     inbound = inbound_from_form(request.form.to_dict(), channel)
     if not inbound.sid or not inbound.phone:
         abort(400)
-    outcome = _engine().receive(inbound)
+    engine = _engine()
+    # queue: record the message and answer Twilio at once; `kadam worker` runs the flow.
+    outcome = (engine.accept(inbound) if engine.settings.inbound == "queue"
+               else engine.receive(inbound))
     log.info("inbound %s from %s: %s", inbound.sid, channel, outcome.status)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 

@@ -59,6 +59,7 @@ MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60
 IDLE_SLEEP = 1.0  # run_forever's pause when nothing was due
 DEFAULT_THREADS = 8
+INBOUND_BATCH = 200  # queued inbound messages looked up at a time
 
 
 class Pace:
@@ -87,6 +88,7 @@ class Pace:
 
 @dataclass
 class Counts:
+    answered: int = 0  # inbound messages the webhook queued (KADAM_INBOUND=queue)
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -159,6 +161,7 @@ class Worker:
         otherwise each batch reads the clock afresh.
         """
         counts = Counts()
+        self._answer_inbound(now, counts)
         self._send_due(now, counts)
         self._fetch_media(now or _utcnow(), counts)
         return counts
@@ -228,6 +231,18 @@ class Worker:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             self._record([future.result() for future in done], now, counts)
             look = True
+
+    def _answer_inbound(self, now: dt.datetime | None, counts: Counts) -> None:
+        """Runs the flow for messages the webhook only recorded (KADAM_INBOUND=queue); in
+        the default inline mode there are none and this is one indexed query."""
+        from bot.engine import Engine
+
+        engine = Engine(self.db, self.settings, self.quiet)
+        while not self._stopping.is_set():
+            answered = engine.handle_pending(INBOUND_BATCH, now)
+            counts.answered += answered
+            if not answered:
+                return
 
     def _prepare(self, claimed: list[outbox.ClaimedMessage], now: dt.datetime
                  ) -> tuple[list[tuple[outbox.ClaimedMessage, OutgoingMessage]], list[Result]]:

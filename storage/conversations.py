@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from flows.views import ProjectView, Snapshot, TaskView
 from storage.db import among
@@ -24,6 +24,7 @@ from storage.models import (
     Campaign,
     Conversation,
     Evidence,
+    InboundMessage,
     Outbox,
     Person,
     Project,
@@ -38,6 +39,28 @@ RECENTLY_COMPLETED = dt.timedelta(days=30)  # completed projects still shown in 
 
 def person_by_phone(session: Session, phone: str) -> Person | None:
     return session.scalars(select(Person).where(Person.phone == phone)).first()
+
+
+def pending_inbound(session: Session, limit: int) -> list[int]:
+    """Ids of stored messages not yet answered, oldest first, and for each sender only the
+    oldest: a person's second message waits until their first is answered."""
+    earlier = aliased(InboundMessage)
+    return list(session.scalars(
+        select(InboundMessage.id)
+        .where(InboundMessage.pending)
+        .where(~exists().where(earlier.phone == InboundMessage.phone, earlier.pending,
+                               earlier.id < InboundMessage.id))
+        .order_by(InboundMessage.id).limit(limit)))
+
+
+def take_pending_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
+    """The message, locked for this transaction, if it is still waiting to be answered and
+    no other worker holds it (on SQLite the transaction's write lock does the holding)."""
+    query = select(InboundMessage).where(InboundMessage.id == inbound_id,
+                                         InboundMessage.pending)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query).first()
 
 
 def lock_conversation(session: Session, person_id: int) -> Conversation:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -312,6 +313,14 @@ class InboundMessage(Base):
     button_payload: Mapped[str | None] = mapped_column(String(255))
     media: Mapped[list[Any]] = mapped_column(default=list)  # [{url, content_type}]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Recorded by the webhook and not yet answered (KADAM_INBOUND=queue); inline, the flow
+    # answers in the webhook's own transaction and this stays false.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (
+        Index("ix_inbound_pending", "id", postgresql_where=text("pending"),
+              sqlite_where=text("pending")),
+    )
 
 
 # Outbox status ranks: a delivery callback may only move a message up this ladder.

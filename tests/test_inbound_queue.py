@@ -1,0 +1,99 @@
+"""KADAM_INBOUND=queue: the webhook records each signed message and answers Twilio at once;
+`kadam worker` runs the flow, each sender's messages in the order they came, exactly once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot import create_app
+from bot.engine import Engine
+from bot.worker import Worker
+from storage.models import InboundMessage, Outbox, Project, Task
+from tests.seed import seed_project
+from tests.test_webhooks import PUBLIC, TOKEN, count, replies, signed_post, whatsapp
+
+
+@pytest.fixture
+def app(db, tmp_path):
+    app = create_app({"database_url": db.url, "twilio_account_sid": "AC" + "0" * 32,
+                      "twilio_auth_token": TOKEN, "public_url": PUBLIC,
+                      "media_dir": tmp_path / "media", "TESTING": True, "inbound": "queue"})
+    yield app
+    app.extensions["kadam.db"].dispose()
+
+
+def answer(app, db):
+    """What `kadam worker` does first on each pass: answer the recorded messages."""
+    return Engine(db, app.config["KADAM"]).handle_pending()
+
+
+def test_the_webhook_records_and_the_worker_answers(app, db):
+    seeded = seed_project(db)
+    client = app.test_client()
+    response = signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
+    assert response.status_code == 200 and b"<Response/>" in response.data
+    assert replies(db, seeded.phone) == []  # nothing answered yet
+    assert count(db, InboundMessage, InboundMessage.pending) == 1
+    assert answer(app, db) == 1
+    assert replies(db, seeded.phone) == ["invitation.accepted", "task.prompt"]
+    assert count(db, InboundMessage, InboundMessage.pending) == 0
+    assert answer(app, db) == 0  # exactly once
+
+
+def test_a_senders_messages_are_answered_in_the_order_they_came(app, db):
+    seeded = seed_project(db)
+    client = app.test_client()
+    for body in ("yes", "1", "task 2 done"):
+        signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, body))
+    # One pass answers at most one message per sender; the worker loops until none is left.
+    assert [answer(app, db) for _ in range(4)] == [1, 1, 1, 0]
+    with db.sessions() as session:
+        statuses = session.scalars(select(Task.status).where(
+            Task.project_id == seeded.project_id).order_by(Task.position)).all()
+        assert session.get(Project, seeded.project_id).status == "in_progress"
+    assert statuses[:2] == ["completed", "completed"]
+
+
+def test_a_retried_webhook_is_recorded_once(app, db):
+    seeded = seed_project(db)
+    client = app.test_client()
+    form = whatsapp(seeded.phone, "yes", sid="SMretried")
+    assert signed_post(client, "/twilio/whatsapp", form).status_code == 200
+    assert signed_post(client, "/twilio/whatsapp", form).status_code == 200
+    assert count(db, InboundMessage) == 1
+    answer(app, db)
+    assert replies(db, seeded.phone) == ["invitation.accepted", "task.prompt"]
+
+
+def test_a_message_the_flow_cannot_handle_does_not_hold_up_the_next(app, db, monkeypatch):
+    seeded = seed_project(db)
+    client = app.test_client()
+    signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "boom"))
+    signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
+    original = Engine._handle
+
+    def fragile(self, session, row, person, inbound, now):  # noqa: ANN001, ANN202
+        if inbound.body == "boom":
+            raise RuntimeError("a bug in the flow")
+        return original(self, session, row, person, inbound, now)
+
+    monkeypatch.setattr(Engine, "_handle", fragile)
+    while answer(app, db):
+        pass
+    assert replies(db, seeded.phone) == ["invitation.accepted", "task.prompt"]
+    assert count(db, InboundMessage, InboundMessage.pending) == 0
+
+
+def test_the_worker_answers_before_it_sends(app, db):
+    seeded = seed_project(db)
+    signed_post(app.test_client(), "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
+    settings = app.config["KADAM"]
+    from bot.channels import ConsoleChannel
+
+    with Worker(db, settings, ConsoleChannel()) as worker:
+        counts = worker.run_once()
+    assert counts.answered == 1 and counts.sent == 2
+    with db.sessions() as session:
+        assert set(session.scalars(select(Outbox.status).where(
+            Outbox.phone == seeded.phone))) == {"sent"}
