@@ -123,9 +123,10 @@ class Engine:
     def _store_once(self, inbound: Inbound, now: dt.datetime, handle: bool) -> Outcome:
         try:
             with self.db.transaction() as session:
-                row, person = self._store(session, inbound, now, handled=handle)
                 if not handle:
-                    return Outcome("queued", row.id)
+                    return Outcome("queued", store.record_inbound(session, _columns(inbound),
+                                                                  now))
+                row, person = self._store(session, inbound, now)
                 return self._handle(session, row, person, inbound, now)
         except IntegrityError:
             # Twilio retried, or two copies raced: the other copy did (or is doing) the work.
@@ -175,7 +176,7 @@ class Engine:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _store(self, session: Session, inbound: Inbound, now: dt.datetime, handled: bool
+    def _store(self, session: Session, inbound: Inbound, now: dt.datetime
                ) -> tuple[InboundMessage, Person | None]:
         """The inbound row (its unique sid checked at the flush, before any other write)."""
         person = store.person_by_phone(session, inbound.phone)
@@ -188,7 +189,6 @@ class Engine:
             button_payload=inbound.button_payload,
             media=inbound.media,
             received_at=now,
-            pending=not handled,
         )
         session.add(row)
         session.flush()
@@ -308,6 +308,12 @@ class Engine:
         school = digests.school_report(session, person, code, now) if code else None
         return officer.OfficerSnapshot(person.id, person.name, person.language,
                                        person.opted_out_at is not None, digest, school)
+
+
+def _columns(inbound: Inbound) -> dict[str, Any]:
+    return {"sid": inbound.sid, "phone": inbound.phone, "channel": inbound.channel,
+            "body": inbound.body, "button_payload": inbound.button_payload,
+            "media": inbound.media}
 
 
 def _inbound_of(row: InboundMessage) -> Inbound:

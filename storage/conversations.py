@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -39,6 +39,20 @@ RECENTLY_COMPLETED = dt.timedelta(days=30)  # completed projects still shown in 
 
 def person_by_phone(session: Session, phone: str) -> Person | None:
     return session.scalars(select(Person).where(Person.phone == phone)).first()
+
+
+def record_inbound(session: Session, columns: dict[str, Any], now: dt.datetime) -> int:
+    """Stores a message to be answered later, in two statements (the webhook's whole work in
+    KADAM_INBOUND=queue): the row, linked to its sender if the roster has them, and the
+    sender's last-heard time. Raises IntegrityError for a sid already stored."""
+    phone = columns["phone"]
+    sender = select(Person.id).where(Person.phone == phone).scalar_subquery()
+    inbound_id = session.execute(
+        insert(InboundMessage).values(**columns, person_id=sender, received_at=now,
+                                      pending=True).returning(InboundMessage.id)).scalar_one()
+    session.execute(update(Person).where(Person.phone == phone).values(last_inbound_at=now)
+                    .execution_options(synchronize_session=False))
+    return int(inbound_id)
 
 
 def pending_inbound(session: Session, limit: int) -> list[int]:
