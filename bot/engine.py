@@ -122,10 +122,11 @@ class Engine:
 
     def _store_once(self, inbound: Inbound, now: dt.datetime, handle: bool) -> Outcome:
         try:
-            with self.db.transaction() as session:
-                if not handle:
-                    return Outcome("queued", store.record_inbound(session, _columns(inbound),
+            if not handle:
+                with self.db.engine.begin() as connection:  # no ORM session: two statements
+                    return Outcome("queued", store.record_inbound(connection, _columns(inbound),
                                                                   now))
+            with self.db.transaction() as session:
                 row, person = self._store(session, inbound, now)
                 return self._handle(session, row, person, inbound, now)
         except IntegrityError:
