@@ -5,7 +5,9 @@
   - English, Hindi or Marathi lack a message, leave it empty or fuzzy (English may leave a
     msgstr empty: it means "same as the msgid");
   - any translation, in any language, drops, renames or retypes a %(placeholder)s, or does not
-    format with sample values.
+    format with sample values;
+  - a catalog's Plural-Forms gives the singular to other counts than the language does
+    (CLDR: in Hindi "0 files" takes the singular, in Marathi it does not).
 For every other language it lists the missing and fuzzy entries as warnings: gaps to fill, not
 failures, since the fallback chain (person's language -> second language -> English) covers them.
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import CommandLineInterface, parse_mapping_cfg
@@ -148,6 +151,30 @@ def _only_one_takes_form_zero(catalog: Catalog) -> bool:
     return [n for n in range(1000) if form(n) == 0] == [1]
 
 
+def _plural_rule_errors(lang: str, catalog: Catalog) -> list[str]:
+    """The header's Plural-Forms must give the singular to the counts CLDR calls "one" (in
+    Hindi and Bengali 0 and 1, in Marathi 1 alone). Compared by meaning, not by the text of
+    an expression: Babel writes the same rule differently from one release to the next."""
+    try:
+        rule = Locale.parse(lang).plural_form
+        form = gettext.c2py(catalog.plural_expr)
+    except (ValueError, UnknownLocaleError) as exc:
+        return [f"{lang}: unreadable Plural-Forms or language: {exc}"]
+    if "one" not in rule.tags:
+        return []  # CLDR has no rule for it (Kinyarwanda): the catalog's own stands
+    counts = range(1000)  # beyond anything Kadam counts (French's "many" starts at a million)
+    catalog_says = [n for n in counts if form(n) == 0]
+    cldr_says = [n for n in counts if rule(n) == "one"]
+    if catalog_says == cldr_says:
+        return []
+    return [f"{lang}: Plural-Forms gives the singular to {_counts(catalog_says)}, but the "
+            f"language uses it for {_counts(cldr_says)} (CLDR): fix the catalog's header"]
+
+
+def _counts(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:4])) + (" ..." if len(numbers) > 4 else "") or "none"
+
+
 def _placeholder_errors(lang: str, entry: Message, message: Message,
                         singular_may_drop: bool) -> Iterable[str]:
     ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
@@ -247,6 +274,7 @@ def check(root: Path | str = ROOT, required: Iterable[str] = REQUIRED) -> Report
             report.gaps.extend(gaps)
         # (c) placeholders, every language, in every entry the bot would use (not fuzzy ones:
         # those are never sent, and are reported above).
+        report.errors.extend(_plural_rule_errors(lang, catalog))
         may_drop = _only_one_takes_form_zero(catalog)
         for entry in _entries(template):
             message = catalog.get(entry.id, context=entry.context)

@@ -109,16 +109,16 @@ def test_a_retyped_placeholder_fails(tree):
 
 
 def test_a_singular_may_say_one_only_where_form_zero_means_one(tree):
-    # Hindi's form 0 is n == 1 alone: "एक फ़ाइल" for one file is fine.
-    edit(po(tree, "hi"), lambda c: setattr(c[SAVED], "string", (
-        "धन्यवाद! काम %(position)s (“%(title)s”) के लिए एक फ़ाइल सेव हो गई।",
-        c[SAVED].string[1])), "hi")
+    # Marathi's form 0 is n == 1 alone: "एक फाइल" for one file is fine.
+    edit(po(tree, "mr"), lambda c: setattr(c[SAVED], "string", (
+        "धन्यवाद! काम %(position)s (“%(title)s”) साठी एक फाइल जतन झाली.",
+        c[SAVED].string[1])), "mr")
     # French form 0 also covers n == 0: "un fichier" would be wrong for no files.
     edit(po(tree, "fr"), lambda c: setattr(c[SAVED], "string", (
         "Merci ! Un fichier enregistré pour la tâche %(position)s, « %(title)s ».",
         c[SAVED].string[1])), "fr")
     report = check(tree)
-    assert not errors_about(report, "hi:")
+    assert not errors_about(report, "mr:")
     [error] = errors_about(report, "fr:")
     assert "(form 0) drops placeholder(s) count" in error
 
@@ -222,3 +222,18 @@ def test_update_brings_a_new_message_to_every_catalog(tree):
     assert errors_about(report, "hi: empty 'Your block has a new circular")
     assert errors_about(report, "mr: empty 'Your block has a new circular")
     assert "ta: empty 'Your block has a new circular, %(name)s.'" in report.warnings
+
+
+@pytest.mark.parametrize(("lang", "header", "catalog_says", "language_says"), [
+    ("hi", "nplurals=2; plural=(n != 1);", "1", "0, 1"),  # "0 फ़ाइल": Hindi's 0 is singular
+    ("mr", "nplurals=2; plural=(n > 1);", "0, 1", "1"),
+])
+def test_a_plural_rule_that_gives_the_singular_to_the_wrong_counts_fails(
+        tree, lang, header, catalog_says, language_says):
+    path = po(tree, lang)
+    text = path.read_text(encoding="utf-8")
+    declared = text.split('"Plural-Forms: ', 1)[1].split("\\n", 1)[0]
+    path.write_text(text.replace(declared, header), encoding="utf-8")
+    [error] = errors_about(check(tree), "Plural-Forms")
+    assert error == (f"{lang}: Plural-Forms gives the singular to {catalog_says}, but the "
+                     f"language uses it for {language_says} (CLDR): fix the catalog's header")
