@@ -39,6 +39,7 @@ from bot.channels import (
     choose_form,
 )
 from bot.config import Settings
+from bot.engine import Engine
 from bot.media import MediaFetcher
 from bot.messages import Rendered, render
 from bot.outbound import render_row, row_params
@@ -58,6 +59,7 @@ BACKOFF = (
 MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60
 IDLE_SLEEP = 1.0  # run_forever's pause when nothing was due
+INBOUND_POLL = 0.25  # how often an idle worker looks for messages the webhook only recorded
 DEFAULT_THREADS = 8
 INBOUND_BATCH = 200  # queued inbound messages looked up at a time
 
@@ -137,6 +139,7 @@ class Worker:
         self.media = media or MediaFetcher(database, settings)
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # set when replies were queued, or on stop()
 
     @property
     def batch_size(self) -> int:
@@ -167,27 +170,39 @@ class Worker:
         return counts
 
     def run_forever(self) -> None:
-        """Runs until stop(); sleeps briefly whenever nothing was due."""
+        """Runs until stop(); sleeps briefly whenever nothing was due.
+
+        Messages the webhook only recorded (KADAM_INBOUND=queue) are answered on a thread of
+        their own, so a headmaster's reply never waits for a pass that is sending a circular
+        to a whole state; the replies it queues are claimed ahead of that circular."""
         log.info("worker started: channel %s, %s threads, %s msg/s",
                  type(self.channel).__name__, self.threads,
                  self.settings.messages_per_second or "unlimited")
+        answering = threading.Thread(target=self._answer_forever, name="kadam-inbound",
+                                     daemon=True)
+        answering.start()
         try:
             while not self._stopping.is_set():
+                self._wake.clear()
+                counts = Counts()
                 try:
-                    counts = self.run_once()
+                    self._send_due(None, counts)
+                    self._fetch_media(_utcnow(), counts)
                 except Exception:  # a database restart must not end the worker
                     log.exception("worker pass failed")
-                    counts = Counts()
                 if counts.total:
                     log.info("worker: %s", counts)
                 else:
-                    self._stopping.wait(IDLE_SLEEP)
+                    self._wake.wait(IDLE_SLEEP)
         finally:
+            self._stopping.set()
+            answering.join()
             self.close()
 
     def stop(self) -> None:
         """Ends run_forever after the batch in hand (SIGTERM on a deploy)."""
         self._stopping.set()
+        self._wake.set()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -235,14 +250,31 @@ class Worker:
     def _answer_inbound(self, now: dt.datetime | None, counts: Counts) -> None:
         """Runs the flow for messages the webhook only recorded (KADAM_INBOUND=queue); in
         the default inline mode there are none and this is one indexed query."""
-        from bot.engine import Engine
-
-        engine = Engine(self.db, self.settings, self.quiet)
+        engine = self._engine()
         while not self._stopping.is_set():
             answered = engine.handle_pending(INBOUND_BATCH, now)
             counts.answered += answered
             if not answered:
                 return
+
+    def _answer_forever(self) -> None:
+        """run_forever's second thread: answers recorded messages as they come, and wakes
+        the sending loop when it has queued replies."""
+        engine = self._engine()
+        while not self._stopping.is_set():
+            try:
+                answered = engine.handle_pending(INBOUND_BATCH)
+            except Exception:  # a database restart must not end the thread
+                log.exception("answering recorded messages failed")
+                answered = 0
+            if answered:
+                log.info("worker: answered %s recorded messages", answered)
+                self._wake.set()
+            else:
+                self._stopping.wait(INBOUND_POLL)
+
+    def _engine(self) -> Engine:
+        return Engine(self.db, self.settings, self.quiet)
 
     def _prepare(self, claimed: list[outbox.ClaimedMessage], now: dt.datetime
                  ) -> tuple[list[tuple[outbox.ClaimedMessage, OutgoingMessage]], list[Result]]:

@@ -17,7 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, exists, literal, or_, select, update
+from sqlalchemy import (
+    Row,
+    and_,
+    bindparam,
+    case,
+    exists,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -58,19 +69,23 @@ def claim(
     database: Database, limit: int, now: dt.datetime, lease_seconds: float = 60
 ) -> list[ClaimedMessage]:
     """Claims up to `limit` due rows for `lease_seconds`: first any whose lease ran out (their
-    worker died), then queued rows, earliest due first.
+    worker died), then replies to what people just said, then the other queued rows, earliest
+    due first.
 
     A person's messages go out one at a time, in the order they were queued: a row waits while
     an earlier row for the same person is due or being sent ("Well done!" must not arrive
     after the next task it introduces). A row whose retry lies in the future does not hold
-    the later ones back.
+    the later ones back. Replies come first and keep their order among themselves, but do not
+    wait for a person's bulk messages: a headmaster who answers a task while a circular goes
+    to a whole state hears back at once, not when the last school has its circular.
     """
     lease_until = now + dt.timedelta(seconds=lease_seconds)
     with database.transaction() as session:
-        rows = _claim(session, "sending", limit, now, lease_until, database.is_sqlite)
-        if len(rows) < limit:
-            rows += _claim(session, "queued", limit - len(rows), now, lease_until,
-                           database.is_sqlite)
+        rows: list[Row[Any]] = []
+        for status, replies in (("sending", False), ("queued", True), ("queued", False)):
+            if len(rows) < limit:
+                rows += _claim(session, status, limit - len(rows), now, lease_until,
+                               database.is_sqlite, replies=replies)
         person_ids = {row.person_id for row in rows if row.person_id is not None}
         people = {
             p.id: p
@@ -108,23 +123,32 @@ def claim(
 
 
 def _claim(session: Session, status: str, limit: int, now: dt.datetime,
-           lease_until: dt.datetime, is_sqlite: bool) -> list[Row[Any]]:
+           lease_until: dt.datetime, is_sqlite: bool, replies: bool = False) -> list[Row[Any]]:
     # One status per statement, ordered by next_attempt_at alone, so both databases walk the
-    # (status, next_attempt_at) index and stop after `limit` rows instead of sorting the whole
-    # queue; the turn check is then an index probe on person_id for each candidate.
+    # (status, next_attempt_at) index, or for replies the small partial ix_outbox_replies_due,
+    # and stop after `limit` rows instead of sorting the whole queue; the turn check is then
+    # an index probe on person_id for each candidate.
     earlier = aliased(Outbox)
+    due_before = and_(earlier.status == "queued", earlier.next_attempt_at <= now)
+    if replies:
+        due_before = and_(due_before, earlier.in_reply_to.is_not(None))
     waits_its_turn = exists().where(
         earlier.person_id == Outbox.person_id,
         earlier.id < Outbox.id,
-        or_(earlier.status == "sending",
-            and_(earlier.status == "queued", earlier.next_attempt_at <= now)),
+        or_(earlier.status == "sending", due_before),
     )
+    # The status as a literal, not a parameter: a planner can then prove a partial index's
+    # condition (SQLite never can from a parameter, nor PostgreSQL in a generic plan).
+    assert status in ("sending", "queued")
     due = (
         select(Outbox.id)
-        .where(Outbox.status == status, Outbox.next_attempt_at <= now, ~waits_its_turn)
+        .where(Outbox.status == literal_column(f"'{status}'"), Outbox.next_attempt_at <= now,
+               ~waits_its_turn)
         .order_by(Outbox.next_attempt_at)
         .limit(limit)
     )
+    if replies:
+        due = due.where(Outbox.in_reply_to.is_not(None))
     if not is_sqlite:
         due = due.with_for_update(of=Outbox, skip_locked=True)
     return list(session.execute(

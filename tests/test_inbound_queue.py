@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -10,8 +14,14 @@ from bot import create_app
 from bot.engine import Engine
 from bot.worker import Worker
 from storage.models import InboundMessage, Outbox, Project, Task
+from storage.schedule import QuietHours
 from tests.seed import seed_project
 from tests.test_webhooks import PUBLIC, TOKEN, count, replies, signed_post, whatsapp
+from tests.test_worker import add_person, queue, settings_for
+from tests.twilio_standin import TwilioStandin
+
+NOW_ISH = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+NO_QUIET = dt.time(0, 0)  # quiet hours from midnight to midnight: none
 
 
 @pytest.fixture
@@ -97,3 +107,38 @@ def test_the_worker_answers_before_it_sends(app, db):
     with db.sessions() as session:
         assert set(session.scalars(select(Outbox.status).where(
             Outbox.phone == seeded.phone))) == {"sent"}
+
+
+def test_a_reply_is_answered_and_sent_while_a_circular_is_going_out(app, db, tmp_path):
+    """`kadam worker` answers recorded messages on a thread of its own, and sends the replies
+    ahead of a long circular: the headmaster hears back before the circular has gone out."""
+    seeded = seed_project(db)
+    circular = []
+    for n in range(300):
+        phone = f"+9198444{n:05d}"
+        circular.append(queue(db, add_person(db, phone), phone, at=NOW_ISH))
+    with TwilioStandin() as twilio:
+        # 300 messages at 20 a second take 15 s.
+        settings = settings_for(twilio, tmp_path, messages_per_second=20)
+        worker = Worker(db, settings, quiet=QuietHours(NO_QUIET, NO_QUIET))
+        running = threading.Thread(target=worker.run_forever)
+        running.start()
+        try:
+            signed_post(app.test_client(), "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(to(twilio, seeded.phone)) < 2:
+                time.sleep(0.05)
+        finally:
+            worker.stop()
+            running.join()
+        reached = [m.form["To"] for m in twilio.messages()]
+    assert to(twilio, seeded.phone)[0].form["Body"].startswith(
+        "Wonderful! “Retell the Tale” has started.")
+    assert len(to(twilio, seeded.phone)) == 2  # the welcome and the first task
+    # The reply reached Twilio while most of the circular was still waiting.
+    first_reply = reached.index(f"whatsapp:{seeded.phone}")
+    assert first_reply < 150, first_reply
+
+
+def to(twilio: TwilioStandin, phone: str) -> list:
+    return [m for m in twilio.messages() if m.form["To"].endswith(phone)]

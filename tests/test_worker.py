@@ -15,7 +15,7 @@ from bot.worker import MAX_ATTEMPTS, Worker
 from storage import outbox
 from storage.conversations import queue_message
 from storage.db import Database
-from storage.models import Outbox, Person
+from storage.models import InboundMessage, Outbox, Person
 from tests.twilio_standin import Reply, TwilioStandin
 
 NOW = dt.datetime(2026, 7, 1, 5, 0, tzinfo=dt.UTC)
@@ -282,6 +282,54 @@ def test_a_retry_does_not_hold_back_the_persons_later_messages(db, twilio, tmp_p
     counts = run(db, settings_for(twilio, tmp_path))
     assert (counts.retried, counts.sent) == (1, 1)
     assert (row(db, first).status, row(db, second).status) == ("queued", "sent")
+
+
+def heard_from(db: Database, person_id: int, phone: str) -> int:
+    """An inbound message from the person, for replies to point at."""
+    with db.transaction() as session:
+        message = InboundMessage(sid=f"SM{phone}{person_id}", phone=phone, person_id=person_id,
+                                 channel="whatsapp", body="1", received_at=NOW)
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def reply(db: Database, person_id: int, phone: str, inbound_id: int, position: int,
+          at: dt.datetime = NOW) -> int:
+    with db.transaction() as session:
+        row = queue_message(session, phone=phone, channel="whatsapp", key="task.skipped",
+                            params={"position": position}, person_id=person_id,
+                            in_reply_to=inbound_id)
+        row.next_attempt_at = at
+        session.flush()
+        return row.id
+
+
+def test_a_reply_goes_out_before_a_circular_queued_for_the_whole_state(db):
+    circular = []
+    for n in range(40):
+        phone = f"+9198222{n:05d}"
+        circular.append(queue(db, add_person(db, phone), phone, at=NOW - dt.timedelta(hours=1)))
+    # Headmaster 7 has the circular still queued, and has just answered a task.
+    hm = "+919822200007"
+    with db.sessions() as session:
+        hm_id = session.scalars(select(Person.id).where(Person.phone == hm)).one()
+    answered = heard_from(db, hm_id, hm)
+    first, second = (reply(db, hm_id, hm, answered, p) for p in (2, 3))
+
+    # The reply is in the first batch; the headmaster's second reply waits for the first.
+    assert {c.id for c in outbox.claim(db, 5, NOW)} == {first, *circular[:4]}
+    assert {c.id for c in outbox.claim(db, 5, NOW)} == set(circular[4:9])
+
+
+def test_replies_to_different_people_go_out_earliest_first(db):
+    ids = []
+    for n, minutes in enumerate((3, 1, 2)):
+        phone = f"+9198333{n:05d}"
+        pid = add_person(db, phone)
+        ids.append(reply(db, pid, phone, heard_from(db, pid, phone), 1,
+                         at=NOW - dt.timedelta(minutes=minutes)))
+    assert {c.id for c in outbox.claim(db, 2, NOW)} == {ids[0], ids[2]}
 
 
 def test_claims_racing_each_other_never_share_a_row(db):

@@ -1,5 +1,4 @@
-"""dashboard: users, failed sign-ins, celebration picks, indexes for its pages and the clock;
-inbound messages answered later (KADAM_INBOUND=queue)
+"""dashboard: users, failed sign-ins, celebration picks, indexes for its pages and the clock
 
 Revision ID: 0002
 Revises: 0001
@@ -56,21 +55,12 @@ def upgrade() -> None:
                     postgresql_where=photos, sqlite_where=photos)
     with op.batch_alter_table("evidence") as batch:
         batch.add_column(sa.Column("picked_at", storage.models.UTCDateTime(), nullable=True))
-    # Plain ADD COLUMN (SQLite takes it too): batch mode would copy the tables.
-    op.add_column("inbound_message", sa.Column("pending", sa.Boolean(), nullable=False,
-                                               server_default=sa.false()))
-    pending = sa.text("pending")
-    op.create_index("ix_inbound_pending", "inbound_message", ["id"],
-                    postgresql_where=pending, sqlite_where=pending)
     with op.batch_alter_table("project") as batch:
         batch.add_column(sa.Column("story_picked_at", storage.models.UTCDateTime(),
                                    nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_index("ix_inbound_pending", table_name="inbound_message")
-    with op.batch_alter_table("inbound_message") as batch:
-        batch.drop_column("pending")
     with op.batch_alter_table("project") as batch:
         batch.drop_column("story_picked_at")
     with op.batch_alter_table("evidence") as batch:
