@@ -383,7 +383,7 @@ class Outbox(Base):
               postgresql_where=text("status IN ('failed', 'undelivered')"),
               sqlite_where=text("status IN ('failed', 'undelivered')")),
         # Replies to what a headmaster just said go before bulk sends (storage.outbox.claim).
-        Index("ix_outbox_replies_due", "next_attempt_at",
+        Index("ix_outbox_replies_due", "status", "next_attempt_at",
               postgresql_where=text("status = 'queued' AND in_reply_to IS NOT NULL"),
               sqlite_where=text("status = 'queued' AND in_reply_to IS NOT NULL")),
     )

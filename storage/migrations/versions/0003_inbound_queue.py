@@ -21,9 +21,11 @@ def upgrade() -> None:
     pending = sa.text("pending")
     op.create_index("ix_inbound_pending", "inbound_message", ["id"],
                     postgresql_where=pending, sqlite_where=pending)
-    # The worker claims queued replies before bulk sends; only they are in this index.
+    # The worker claims queued replies before bulk sends; only they are in this index. Its
+    # constant status column is for SQLite's planner, which without it prefers ix_outbox_due
+    # and walks a whole circular's rows to find the few replies.
     replies = sa.text("status = 'queued' AND in_reply_to IS NOT NULL")
-    op.create_index("ix_outbox_replies_due", "outbox", ["next_attempt_at"],
+    op.create_index("ix_outbox_replies_due", "outbox", ["status", "next_attempt_at"],
                     postgresql_where=replies, sqlite_where=replies)
 
 
