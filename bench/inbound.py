@@ -26,7 +26,8 @@ uses a copy of the code (common.run_on_a_copy), so edits made meanwhile cannot m
 
     .venv/bin/python bench/inbound.py [--db sqlite|postgresql|both] [--seconds N]
                                       [--inbound inline|queue]
-    .venv/bin/python bench/inbound.py --profile 500 [--db postgresql]  # cProfile, in-process
+    .venv/bin/python bench/inbound.py --profile 500 [--db postgresql] [--inbound queue]
+                                      # cProfile of the webhook, in-process
 
 Prints a table and writes bench/out/inbound.json.
 """
@@ -343,7 +344,7 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
     kind = "sqlite" if args.db == "both" else args.db
     with common.fresh_database(kind, workdir, args.pg_url) as url:
         requests = Requests(seed(url, args.headmasters, workdir))
-        os.environ.update({**SERVER_ENV, "DATABASE_URL": url})
+        os.environ.update({**SERVER_ENV, "DATABASE_URL": url, "KADAM_INBOUND": args.inbound})
         from bot import create_app
 
         app = create_app()

@@ -142,3 +142,48 @@ def test_a_reply_is_answered_and_sent_while_a_circular_is_going_out(app, db, tmp
 
 def to(twilio: TwilioStandin, phone: str) -> list:
     return [m for m in twilio.messages() if m.form["To"].endswith(phone)]
+
+
+def test_two_workers_answer_each_message_once_and_each_senders_in_order(app, db):
+    seeded = seed_project(db)
+    client = app.test_client()
+    said = ["yes", "status", "tasks", "1", "status", "tasks"]
+    strangers = [f"+9198555{n:05d}" for n in range(10)]
+    for n, body in enumerate(said):  # the headmaster's messages among the strangers'
+        signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, body))
+        for phone in strangers[2 * n:2 * n + 2]:
+            signed_post(client, "/twilio/whatsapp", whatsapp(phone, "hello"))
+    for phone in strangers:
+        signed_post(client, "/twilio/whatsapp", whatsapp(phone, "who is this?"))
+    settings = app.config["KADAM"]
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        engine = Engine(db, settings)
+        try:
+            while engine.handle_pending(limit=3):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(db, InboundMessage, InboundMessage.pending) == 0
+    with db.sessions() as session:
+        heard = session.scalars(select(InboundMessage.id).where(
+            InboundMessage.phone == seeded.phone).order_by(InboundMessage.id)).all()
+        answers = session.execute(select(Outbox.in_reply_to, Outbox.key).where(
+            Outbox.phone == seeded.phone).order_by(Outbox.id)).all()
+        task_1 = session.scalars(select(Task.status).where(
+            Task.project_id == seeded.project_id, Task.position == 1)).one()
+    # Every message answered, and the answers queued in the order the messages came.
+    assert sorted({reply_to for reply_to, _ in answers}) == list(heard)
+    assert [reply_to for reply_to, _ in answers] == sorted(reply_to for reply_to, _ in answers)
+    assert [key for _, key in answers][:2] == ["invitation.accepted", "task.prompt"]
+    assert task_1 == "completed"
+    # A number not in the roster gets one polite reply however many messages it sends.
+    assert [replies(db, phone) for phone in strangers] == [["unregistered"]] * len(strangers)
