@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.messages import Rendered, render
-from storage.models import Outbox, Person
+from storage.campaigns import invitation_params_many
+from storage.models import Broadcast, Outbox, Person
 
 
 def row_params(session: Session, row: Outbox) -> dict[str, Any]:
     """The row's parameters as the message needs them. Set-based writers leave some empty,
     to be filled when the row is sent: a launch's invitations, a broadcast's messages."""
-    params = dict(row.params or {})
-    if row.key == "invitation" and not params and row.project_id:
-        from storage.campaigns import invitation_params
+    return rows_params(session, [row])[row.id]
 
-        params = invitation_params(session, row.project_id)
-    if row.broadcast_id and not params:
-        # A broadcast's rows point at its one copy of the text (or the stories it celebrates).
-        from storage.models import Broadcast
 
-        broadcast = session.get(Broadcast, row.broadcast_id)
-        message = broadcast.message if broadcast else {}
-        params = {"stories": message["stories"]} if "stories" in message else {"text": message}
+def rows_params(session: Session, rows: Iterable[Outbox]) -> dict[int, dict[str, Any]]:
+    """row_params for a batch of rows, with one query for all the launch invitations in it."""
+    rows = list(rows)
+    params = {row.id: dict(row.params or {}) for row in rows}
+    invitations = {row.id: row.project_id for row in rows
+                   if row.key == "invitation" and not params[row.id] and row.project_id}
+    if invitations:
+        filled = invitation_params_many(session, invitations.values())
+        for row_id, project_id in invitations.items():
+            # A project gone since the launch leaves nothing to fill: that row alone fails.
+            params[row_id] = filled.get(project_id, {})
+    for row in rows:
+        if row.broadcast_id and not params[row.id]:
+            # A broadcast's rows point at its one copy of the text (or the stories it
+            # celebrates); the session's identity map reads each broadcast once.
+            broadcast = session.get(Broadcast, row.broadcast_id)
+            message = broadcast.message if broadcast else {}
+            params[row.id] = ({"stories": message["stories"]} if "stories" in message
+                              else {"text": message})
     return params
 
 

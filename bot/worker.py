@@ -42,7 +42,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.media import MediaFetcher
 from bot.messages import Rendered, render
-from bot.outbound import render_row, row_params
+from bot.outbound import render_row, rows_params
 from bot.sms import plain_for_sms, sms_cost
 from storage import outbox
 from storage.db import Database
@@ -222,16 +222,17 @@ class Worker:
     def _send_due(self, now: dt.datetime | None, counts: Counts) -> None:
         """Claims, sends and records until a claim finds nothing and nothing is in flight.
 
-        The next batch is claimed while the pool still sends the last one's tail, so the pool
-        never idles between batches; at most a batch and a refill are in hand at once, which
-        keeps every row well inside its lease. After each result comes back we look again,
-        because recording a message may free the same person's next one.
+        The next batch is claimed as soon as fewer than a batch are in flight, while the pool
+        still sends the last one's tail: preparing a batch takes longer than sending a few
+        paced messages, and a pace slot the pool misses is lost. At most two batches are in
+        hand at once, which keeps every row well inside its lease (see batch_size). After
+        each result comes back we look again, because recording a message may free the same
+        person's next one.
         """
         pending: set[Future[Result]] = set()
         look = True
         while True:
-            refill_below = min(self.threads, self.batch_size)
-            if look and len(pending) < refill_below and not self._stopping.is_set():
+            if look and len(pending) < self.batch_size and not self._stopping.is_set():
                 at = now or _utcnow()
                 claimed = outbox.claim(self.db, self.batch_size, at, LEASE_SECONDS)
                 look = bool(claimed)
@@ -288,6 +289,9 @@ class Worker:
             person_ids = [c.person_id for c in claimed if c.person_id is not None]
             people = {p.id: p for p in session.scalars(
                 select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+            # Filled once per message, for the whole batch at once: a launch's invitations
+            # take one query between them.
+            params = rows_params(session, rows.values())
             for item in claimed:
                 if not item.may_send:
                     settled.append(Result(item, "not_sent", error_message="opted out"))
@@ -299,7 +303,8 @@ class Worker:
                 row = rows[item.id]
                 person = people.get(item.person_id) if item.person_id is not None else None
                 try:
-                    outcome = self._outgoing(session, item, row, person, now)
+                    outcome = self._outgoing(session, item, row, person, now,
+                                             params[row.id])
                 except Exception as exc:  # a bad key or parameter: retrying cannot fix it
                     log.exception("outbox %s: cannot render %r", item.id, item.key)
                     settled.append(Result(item, "failed", error_message=f"cannot render: {exc}"))
@@ -325,10 +330,9 @@ class Worker:
         return until if until > now else None
 
     def _outgoing(self, session: Session, item: outbox.ClaimedMessage, row: Outbox,
-                  person: Person | None, now: dt.datetime) -> OutgoingMessage | Result:
+                  person: Person | None, now: dt.datetime,
+                  params: dict[str, Any]) -> OutgoingMessage | Result:
         """The message in the form the window allows, or why it cannot be sent."""
-        # Filled once per message: for a launch's invitation it takes two queries.
-        params = row_params(session, row)
         rendered = render_row(session, row, person, self.settings.default_language, params)
         message = OutgoingMessage(
             id=item.id, to=item.phone, channel=item.channel, key=item.key,
