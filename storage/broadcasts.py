@@ -92,7 +92,9 @@ def create(database: Database, message: dict[str, Any], audience: Sequence[str],
                    "error_message", "attempts", "next_attempt_at", "created_at",
                    "broadcast_id", "media_url"]
         session.execute(insert(Outbox).from_select(columns, rows))
-        return report(session, broadcast.id)
+        queued = report(session, broadcast.id)
+    database.analyze("outbox")  # a worker claims the new rows next
+    return queued
 
 
 def report(session: Session, broadcast_id: int) -> BroadcastReport:

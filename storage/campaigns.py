@@ -180,7 +180,9 @@ def launch(
         )
         session.add(campaign)
         session.flush()
-        return add_schools(session, campaign, template, specs, now)
+        report = add_schools(session, campaign, template, specs, now)
+    database.analyze("outbox")
+    return report
 
 
 def preview(
@@ -263,7 +265,9 @@ def extend(
             raise CampaignError(f"no campaign with id {campaign_id}")
         template = session.get(Template, campaign.template_id)
         assert template is not None  # a foreign key
-        return add_schools(session, campaign, template, specs, now)
+        report = add_schools(session, campaign, template, specs, now)
+    database.analyze("outbox")
+    return report
 
 
 def add_schools(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, any_, bindparam, create_engine, event
+from sqlalchemy import BigInteger, Engine, any_, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +86,16 @@ class Database:
         """A session whose work commits together or not at all."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def analyze(self, *tables: str) -> None:
+        """Fresh planner statistics after a bulk insert, on PostgreSQL. The worker's claim is
+        planned by them: straight after a launch of 5,000 invitations, before autovacuum has
+        analysed the outbox, each claim took 0.9 s instead of 0.01 s (docs/benchmarks.md).
+        ANALYZE samples a fixed number of rows, so this stays cheap for a state."""
+        if self.is_sqlite or not tables:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(text("ANALYZE " + ", ".join(tables)))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.cli import main
 from storage.campaigns import (
@@ -236,6 +236,31 @@ def test_invitation_params_fill_the_invitation_at_send_time(db, roster):
         "tasks_total": 3,
         "weeks": 2,
     }
+
+
+def test_a_batch_of_invitations_is_filled_each_with_its_own_headmaster(db, roster):
+    from bot.outbound import rows_params
+
+    launch(db, "clean-classrooms", ["district:Pune"], START, now=NOW)
+    launch(db, "clean-classrooms", ["school:N1"], START, name="Nagpur", now=NOW)
+    with db.sessions() as session:
+        rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+        filled = rows_params(session, rows)
+        people = {row.id: session.get(Person, row.person_id).name for row in rows}
+    assert {filled[row_id]["name"] for row_id in filled} == {"Asha", "Ravi", "Meena", "Imran"}
+    assert all(filled[row_id]["name"] == name for row_id, name in people.items())
+    assert {p["tasks_total"] for p in filled.values()} == {3}
+
+
+def test_the_outbox_has_planner_statistics_straight_after_a_launch(db, roster):
+    """The worker's claim is planned by them: without, PostgreSQL takes the fresh outbox for
+    empty and a claim crawls until autovacuum analyses it."""
+    if db.is_sqlite:
+        pytest.skip("SQLite plans without statistics")
+    launch(db, "clean-classrooms", ["all"], START, now=NOW)
+    with db.sessions() as session:
+        estimate = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'outbox'"))
+    assert estimate == 4
 
 
 def test_the_queued_invitation_renders_for_the_headmaster(db, roster):
