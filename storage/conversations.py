@@ -42,6 +42,9 @@ def person_by_phone(session: Session, phone: str) -> Person | None:
     return session.scalars(select(Person).where(Person.phone == phone)).first()
 
 
+RECORDED = ("sid", "channel", "body", "button_payload", "media")  # with the phone
+
+
 def _recording_statements() -> tuple[Any, Any]:
     """The webhook's two statements in KADAM_INBOUND=queue, built once: a statement built per
     request costs more Python than its SQL costs the database. (SQLAlchemy reserves the
@@ -59,7 +62,6 @@ def _recording_statements() -> tuple[Any, Any]:
     return record, heard
 
 
-RECORDED = ("sid", "channel", "body", "button_payload", "media")  # with the phone
 _RECORD, _HEARD = _recording_statements()
 
 
