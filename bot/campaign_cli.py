@@ -23,7 +23,8 @@ from storage.campaigns import (
 AUDIENCE_HELP = "all, district:NAME, block:NAME or school:CODE; repeat for a union."
 
 
-def _audience(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _audience(_ctx: click.Context, _param: click.Parameter,
+              values: tuple[str, ...]) -> list[AudienceSpec]:
     """Checks every --audience before anything touches the database."""
     try:
         return [parse_audience(value) for value in values]

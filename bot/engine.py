@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 UNREGISTERED_REPLY_EVERY = dt.timedelta(hours=24)
 OFFICERS = ("beo", "deo")
 OFFICER_EVENTS = (officer.DigestDue, officer.HelpAlert)
+# What the clock and the dashboard may start a conversation with: a headmaster's events, or
+# an officer's (a digest falling due, a help alert), which trigger_many runs one by one.
+Trigger = Event | officer.DigestDue | officer.HelpAlert
 BATCH = 1000  # people per transaction when the clock triggers many
 TRIGGER_THREADS = 2
 OFFICER_BATCH = 200  # digests and alerts per transaction
@@ -139,17 +142,19 @@ class Engine:
                 raise
             return Outcome("duplicate", existing)
 
-    def trigger(self, person_id: int, event: Event, now: dt.datetime | None = None) -> int:
+    def trigger(self, person_id: int, event: Trigger, now: dt.datetime | None = None) -> int:
         """Start or push one conversation (an invitation, a task falling due). Returns replies."""
         return self.trigger_many([(person_id, event)], now)
 
-    def trigger_many(self, items: Sequence[tuple[int, Event]], now: dt.datetime | None = None,
+    def trigger_many(self, items: Sequence[tuple[int, Trigger]], now: dt.datetime | None = None,
                      batch: int = BATCH) -> int:
         """Triggers for many people, a batch per transaction. Returns the replies queued."""
         now = now or dt.datetime.now(dt.UTC)
         replies = 0
         one_by_one = [item for item in items if isinstance(item[1], OFFICER_EVENTS)]
-        items = [item for item in items if not isinstance(item[1], OFFICER_EVENTS)]
+        headmasters: list[tuple[int, Event]] = [
+            (person_id, event) for person_id, event in items
+            if not isinstance(event, OFFICER_EVENTS)]
         for start in range(0, len(one_by_one), OFFICER_BATCH):
             with self.db.transaction() as session:
                 schedules = Schedules(session, self.settings.timezone, self.quiet)
@@ -159,8 +164,8 @@ class Engine:
                         replies += self._run(session, person,
                                              store.lock_conversation(session, person_id),
                                              event, now, None, schedules)
-        chunks = list(_batches(items, batch))
-        people_once = len({person_id for person_id, _ in items}) == len(items)
+        chunks = list(_batches(headmasters, batch))
+        people_once = len({person_id for person_id, _ in headmasters}) == len(headmasters)
         if people_once and len(chunks) > 1 and not self.db.is_sqlite:
             # Batches of different people are independent: two connections overlap one
             # batch's Python with the other's database work. (SQLite has one writer anyway.)

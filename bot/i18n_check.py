@@ -122,18 +122,30 @@ def _entries(catalog: Catalog) -> Iterator[Message]:
     return (m for m in catalog if m.id)
 
 
+# Babel types a msgid or msgstr as a string, or a tuple or list of plural forms.
+MessageText = str | tuple[str, ...] | list[str]
+
+
 def _key(message: Message) -> tuple[str | None, str | tuple[str, ...]]:
-    return (message.context, message.id)
+    msgid = message.id
+    return (message.context, msgid if isinstance(msgid, str) else tuple(msgid))
 
 
-def _show(msgid: str | tuple[str, ...]) -> str:
-    text = msgid[0] if isinstance(msgid, tuple) else msgid
+def _ids(message: Message) -> tuple[str, ...]:
+    return (message.id,) if isinstance(message.id, str) else tuple(message.id)
+
+
+def _show(msgid: MessageText) -> str:
+    text = msgid if isinstance(msgid, str) else msgid[0]
     text = text.replace("\n", "\\n")
     return repr(text if len(text) <= SHOWN else text[: SHOWN - 1] + "…")
 
 
 def _strings(message: Message) -> tuple[str, ...]:
-    return message.string if isinstance(message.string, tuple) else (message.string or "",)
+    strings = message.string
+    if strings is None or isinstance(strings, str):
+        return (strings or "",)
+    return tuple(strings)
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -177,7 +189,7 @@ def _counts(numbers: list[int]) -> str:
 
 def _placeholder_errors(lang: str, entry: Message, message: Message,
                         singular_may_drop: bool) -> Iterable[str]:
-    ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+    ids = _ids(entry)
     source = placeholders(ids[-1])
     for index, text in enumerate(_strings(message)):
         if not text:
@@ -216,7 +228,7 @@ def _completeness(lang: str, template: Catalog, catalog: Catalog) -> Iterator[Ga
         if message.fuzzy:
             yield Gap(lang, "fuzzy", _show(entry.id))
         strings = _strings(message)
-        if isinstance(entry.id, tuple) and len(strings) != nplurals:
+        if len(_ids(entry)) > 1 and len(strings) != nplurals:
             yield Gap(lang, f"{len(strings)} plural forms, not {nplurals}, in",
                       _show(entry.id))
         filled = [bool(s.strip()) for s in strings]
