@@ -75,3 +75,28 @@ def test_a_database_at_the_dashboard_release_upgrades_and_keeps_its_messages(db_
         assert (old.sid, old.body, old.pending) == ("SMold", "ho gaya", False)
         assert pending_inbound(session, 10) == []
     database.dispose()
+
+
+def test_a_database_from_the_development_build_of_0002_upgrades_too(db_url):
+    """For a while 0002 itself added the pending column and its index; a database stamped
+    0002 by that build must still reach the newest schema."""
+    from storage.migrate import upgrade
+
+    database = Database(db_url)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLite's batch mode reflects expression indexes
+            command.downgrade(alembic_config(db_url), "0002")
+        with database.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE inbound_message ADD COLUMN pending BOOLEAN "
+                                    "DEFAULT false NOT NULL"))
+            connection.execute(text("CREATE INDEX ix_inbound_pending ON inbound_message (id) "
+                                    "WHERE pending"))
+    finally:
+        upgrade(db_url)
+    listing = ("SELECT name FROM sqlite_master WHERE type = 'index'" if database.is_sqlite
+               else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    with database.engine.connect() as connection:
+        indexes = set(connection.scalars(text(listing)))
+    database.dispose()
+    assert {"ix_inbound_pending", "ix_outbox_replies_due"} <= indexes
