@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.batch import BatchTrigger
@@ -112,6 +112,11 @@ class Engine:
                     self._handle(session, row, person, _inbound_of(row), at)
                     row.pending = False
                     handled += 1
+            except OperationalError:
+                # The database, not the message: a lost connection, a deadlock, a lock held
+                # too long. Nothing was written; the message stays pending, and the caller
+                # (the worker's answering thread) tries again shortly.
+                raise
             except Exception:
                 # A message the flow cannot handle must not hold up the sender's next ones:
                 # it is kept (and logged) as handled, with nothing written for it.

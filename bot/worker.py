@@ -266,8 +266,9 @@ class Worker:
             try:
                 answered = engine.handle_pending(INBOUND_BATCH)
             except Exception:  # a database restart must not end the thread
-                log.exception("answering recorded messages failed")
-                answered = 0
+                log.exception("answering recorded messages failed; trying again")
+                self._stopping.wait(IDLE_SLEEP)
+                continue
             if answered:
                 log.info("worker: answered %s recorded messages", answered)
                 self._wake.set()

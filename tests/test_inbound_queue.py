@@ -187,3 +187,25 @@ def test_two_workers_answer_each_message_once_and_each_senders_in_order(app, db)
     assert task_1 == "completed"
     # A number not in the roster gets one polite reply however many messages it sends.
     assert [replies(db, phone) for phone in strangers] == [["unregistered"]] * len(strangers)
+
+
+def test_a_database_failure_leaves_the_message_to_be_answered_later(app, db, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    seeded = seed_project(db)
+    signed_post(app.test_client(), "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
+    original, failures = Engine._handle, []
+
+    def connection_lost_once(self, session, row, person, inbound, now):  # noqa: ANN001, ANN202
+        if not failures:
+            failures.append(row.id)
+            raise OperationalError("UPDATE ...", {}, Exception("server closed the connection"))
+        return original(self, session, row, person, inbound, now)
+
+    monkeypatch.setattr(Engine, "_handle", connection_lost_once)
+    with pytest.raises(OperationalError):
+        answer(app, db)
+    assert count(db, InboundMessage, InboundMessage.pending) == 1  # kept, not given up on
+    assert replies(db, seeded.phone) == []
+    assert answer(app, db) == 1
+    assert replies(db, seeded.phone) == ["invitation.accepted", "task.prompt"]
