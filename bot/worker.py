@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import signal
 import threading
@@ -60,6 +61,7 @@ MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60
 IDLE_SLEEP = 1.0  # run_forever's pause when nothing was due
 INBOUND_POLL = 0.25  # how often an idle worker looks for messages the webhook only recorded
+REPLY_WAIT = 2.0  # seconds of paced sends at most in hand ahead of a newly claimed reply
 DEFAULT_THREADS = 8
 INBOUND_BATCH = 200  # queued inbound messages looked up at a time
 
@@ -143,12 +145,12 @@ class Worker:
 
     @property
     def batch_size(self) -> int:
-        # Small enough that what is in hand (a batch and a refill) is sent well inside its
-        # lease even when every send times out or the pace is slow, so no other worker
-        # reclaims rows we are still sending.
+        # Small enough that what is in hand (two batches, see _send_due) goes out within
+        # REPLY_WAIT at the paced rate: a reply claimed behind them waits no longer than that,
+        # and every row is sent well inside its lease, so no other worker reclaims it.
         size = 2 * self.threads
         rate = self.settings.messages_per_second
-        return max(1, min(size, int(rate * LEASE_SECONDS / 3))) if rate > 0 else size
+        return max(1, min(size, math.ceil(rate * REPLY_WAIT / 2))) if rate > 0 else size
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:

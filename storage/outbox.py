@@ -98,7 +98,8 @@ def claim(
             )
         } if person_ids else {}
     claimed = []
-    for row in sorted(rows, key=lambda r: r.id):
+    # Replies first within the batch too: the worker hands rows to its senders in this order.
+    for row in sorted(rows, key=lambda r: (r.in_reply_to is None, r.id)):
         person = people.get(row.person_id) if row.person_id is not None else None
         claimed.append(
             ClaimedMessage(

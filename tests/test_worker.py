@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -320,6 +321,31 @@ def test_a_reply_goes_out_before_a_circular_queued_for_the_whole_state(db):
     # The reply is in the first batch; the headmaster's second reply waits for the first.
     assert {c.id for c in outbox.claim(db, 5, NOW)} == {first, *circular[:4]}
     assert {c.id for c in outbox.claim(db, 5, NOW)} == set(circular[4:9])
+
+
+def test_at_a_slow_pace_a_reply_waits_behind_few_bulk_messages(db, twilio, tmp_path):
+    """An SMS long code may allow only a few messages a second: the worker must not hold a
+    whole batch of a circular ahead of a reply to someone who just wrote."""
+    from storage.schedule import QuietHours
+
+    for n in range(12):
+        phone = f"+9198666{n:05d}"
+        queue(db, add_person(db, phone), phone)
+    hm = "+919866699999"
+    hm_id = add_person(db, hm)
+    answered = heard_from(db, hm_id, hm)
+    settings = settings_for(twilio, tmp_path, messages_per_second=4)  # 12 take 3 s
+    with Worker(db, settings, quiet=QuietHours(dt.time(0), dt.time(0))) as worker:
+        sending = threading.Thread(target=worker.run_once)
+        sending.start()
+        time.sleep(0.3)  # the circular is going out when the headmaster's answer is queued
+        reply(db, hm_id, hm, answered, 2, at=dt.datetime.now(dt.UTC))
+        sending.join()
+        while worker.run_once().sent:  # if the reply came after the pass ended
+            pass
+    reached = [m.form["To"] for m in twilio.messages()]
+    assert len(reached) == 13
+    assert reached.index(hm) <= 9, reached.index(hm)  # not behind the whole circular
 
 
 def test_replies_to_different_people_go_out_earliest_first(db):
