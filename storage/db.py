@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -9,7 +10,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Engine, any_, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///kadam.db"
 
@@ -94,8 +98,13 @@ class Database:
         ANALYZE samples a fixed number of rows, so this stays cheap for a state."""
         if self.is_sqlite or not tables:
             return
-        with self.engine.begin() as connection:
-            connection.execute(text("ANALYZE " + ", ".join(tables)))
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(text("ANALYZE " + ", ".join(tables)))
+        except DBAPIError:
+            # The rows are committed already: a launch must not look failed (and be run
+            # again) for want of statistics, which autovacuum will gather anyway.
+            log.warning("ANALYZE %s failed", ", ".join(tables), exc_info=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
