@@ -36,13 +36,32 @@ def test_the_migrated_schema_matches_the_models(db):
     assert differences == []
 
 
+def index_names(database: Database) -> set[str]:
+    listing = ("SELECT name FROM sqlite_master WHERE type = 'index'" if database.is_sqlite
+               else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    with database.engine.connect() as connection:
+        return set(connection.scalars(text(listing)))
+
+
+def upgrade_from_0002(database: Database, *statements: str) -> None:
+    """Takes the database back to 0002, runs `statements` there (what a deployment at 0002
+    held), then runs `kadam db upgrade`'s migrations."""
+    from storage.migrate import upgrade
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLite's batch mode reflects expression indexes
+            command.downgrade(alembic_config(database.url), "0002")
+        with database.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        upgrade(database.url)
+
+
 def test_every_index_the_models_name_exists(db):
     wanted = {index.name for table in Base.metadata.sorted_tables for index in table.indexes}
-    listing = ("SELECT name FROM sqlite_master WHERE type = 'index'" if db.is_sqlite
-               else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-    with db.engine.connect() as connection:
-        present = set(connection.scalars(text(listing)))
-    assert wanted - present == set()
+    assert wanted - index_names(db) == set()
 
 
 def test_migrations_form_one_line():
@@ -56,20 +75,11 @@ def test_migrations_form_one_line():
 def test_a_database_at_the_dashboard_release_upgrades_and_keeps_its_messages(db_url):
     """What `kadam db upgrade` does to a deployment made before the inbound queue: its
     messages stay, none of them is taken for one still waiting to be answered."""
-    from storage.migrate import upgrade
-
     database = Database(db_url)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLite's batch mode reflects expression indexes
-            command.downgrade(alembic_config(db_url), "0002")
-        with database.engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO inbound_message (sid, phone, channel, body, media, received_at) "
-                "VALUES ('SMold', '+919822012345', 'whatsapp', 'ho gaya', '[]', "
-                "'2026-11-20 10:00:00')"))
-    finally:
-        upgrade(db_url)
+    upgrade_from_0002(
+        database,
+        "INSERT INTO inbound_message (sid, phone, channel, body, media, received_at) "
+        "VALUES ('SMold', '+919822012345', 'whatsapp', 'ho gaya', '[]', '2026-11-20 10:00:00')")
     with database.sessions() as session:
         old = session.scalars(select(InboundMessage)).one()
         assert (old.sid, old.body, old.pending) == ("SMold", "ho gaya", False)
@@ -80,23 +90,11 @@ def test_a_database_at_the_dashboard_release_upgrades_and_keeps_its_messages(db_
 def test_a_database_from_the_development_build_of_0002_upgrades_too(db_url):
     """For a while 0002 itself added the pending column and its index; a database stamped
     0002 by that build must still reach the newest schema."""
-    from storage.migrate import upgrade
-
     database = Database(db_url)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLite's batch mode reflects expression indexes
-            command.downgrade(alembic_config(db_url), "0002")
-        with database.engine.begin() as connection:
-            connection.execute(text("ALTER TABLE inbound_message ADD COLUMN pending BOOLEAN "
-                                    "DEFAULT false NOT NULL"))
-            connection.execute(text("CREATE INDEX ix_inbound_pending ON inbound_message (id) "
-                                    "WHERE pending"))
-    finally:
-        upgrade(db_url)
-    listing = ("SELECT name FROM sqlite_master WHERE type = 'index'" if database.is_sqlite
-               else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-    with database.engine.connect() as connection:
-        indexes = set(connection.scalars(text(listing)))
+    upgrade_from_0002(
+        database,
+        "ALTER TABLE inbound_message ADD COLUMN pending BOOLEAN DEFAULT false NOT NULL",
+        "CREATE INDEX ix_inbound_pending ON inbound_message (id) WHERE pending")
+    indexes = index_names(database)
     database.dispose()
     assert {"ix_inbound_pending", "ix_outbox_replies_due"} <= indexes
