@@ -19,6 +19,18 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class KeepUnread:
+    """A reply Kadam did not understand, or one the person undid: kept, with what was read, so
+    the state team can see it and teach Kadam the phrase. `reason`: "not_understood" | "undone".
+    """
+
+    text: str
+    read: str
+    reason: str
+    project_id: int | None = None
+
+
+@dataclass(frozen=True)
 class StartProject:
     project_id: int
 
@@ -194,4 +206,5 @@ Effect = (
     | ShareStory
     | OptOut
     | OptIn
+    | KeepUnread
 )

@@ -68,14 +68,29 @@ class Name(StrEnum):
     START = "start"
     LANGUAGE = "language"
     ADD_TASK = "add_task"
+    PAUSE = "pause"
+    DETAILS = "details"
+    SCHOOL = "school"
+    UNDO = "undo"
     UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
 class Intent:
     name: Name
-    number: int | None = None
+    number: int | None = None  # the task the reply names, never a quantity ("20 children")
     text: str = ""
+    days: int | None = None  # how long, for PAUSE and LATER ("ek hafte", "2 weeks", "parso")
+    code: str | None = None  # the school code, for SCHOOL
+
+
+@dataclass(frozen=True)
+class TaughtPhrase:
+    """A phrase the state team taught Kadam ("in Marathi, 'kam zala nahi' means in progress")."""
+
+    language: str
+    phrase: str
+    intent: Name
 
 
 # --- the words, language by language ------------------------------------------------------------
@@ -933,7 +948,13 @@ def _number(tokens: list[str]) -> int | None:
     return None
 
 
-def parse(text: str, language: str = "en") -> Intent:
+def normalise(text: str) -> str:
+    """A reply as the parser sees it (folded words), so the same reply typed differently groups
+    together on the "Replies not understood" page and a taught phrase matches as typed."""
+    return " ".join(_tokens(text or ""))
+
+
+def parse(text: str, language: str = "en", taught: tuple[TaughtPhrase, ...] = ()) -> Intent:
     """Understand one reply. `language` is the person's; replies in other languages work too."""
     raw = (text or "").strip()
     tokens = _tokens(raw)

@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from flows.intents import TaughtPhrase
+
 NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
@@ -93,6 +95,7 @@ class Snapshot:
     today: dt.date = dt.date(2026, 1, 1)  # the school's local date, computed by the engine
     paused: bool = False
     projects: tuple[ProjectView, ...] = ()
+    taught: tuple[TaughtPhrase, ...] = ()  # phrases the state team taught, for the parser
 
     def project(self, project_id: int | None) -> ProjectView | None:
         return next((p for p in self.projects if p.id == project_id), None)
