@@ -108,7 +108,7 @@ HINDI: list[Row] = [
     ("namaste, kaam ho gaya", DONE, None),
     ("kaam chal raha hai", IN_PROGRESS, None),
     ("kaam ho raha hai", IN_PROGRESS, None),
-    ("ho jayega sir", IN_PROGRESS, None),  # Hindi "ho" here, not the Marathi "yes"
+    ("ho jayega sir", YES, None),  # "it will be done": a promise, so a task prompt asks back
     ("चल रहा है", IN_PROGRESS, None),
     ("abhi nahi hua", IN_PROGRESS, None),
     ("नहीं हुआ", IN_PROGRESS, None),
@@ -169,7 +169,7 @@ MARATHI: list[Row] = [
     ("स्थिती", STATUS, None),
     ("यादी", TASKS, None),
     ("नमस्कार", MENU, None),
-    ("थांबा", STOP, None),
+    ("थांबा", UNKNOWN, None),  # "wait": never an unsubscribe (the STOP word is "बंद करा")
     ("पुन्हा सुरू", START, None),
     ("chalu kara", START, None),  # although "chalu" alone is IN_PROGRESS
     ("भाषा", LANGUAGE, None),
