@@ -276,6 +276,24 @@ class Applier:
         pace, _ = self.schedules.of(project.id)
         project.lapse_at = self._at_send_time(project.id, pace.lapse_after_days)
 
+    def _UndoStatus(self, e: fx.UndoStatus) -> None:
+        task = self._task(e.task_id)
+        task.status = e.status
+        task.status_changed_at = self.now
+        if e.status != TASK_COMPLETED:
+            task.completed_at = None
+        if e.withdraw_help:
+            task.help_requested_at = None
+        self._event(task, e.status, "undone")
+        self._answered(task)
+        project = self._project(task.project_id)
+        if e.reopen_project and project.status == PROJECT_SUBMITTED:
+            project.status = PROJECT_IN_PROGRESS
+            project.completed_at = None
+            self._schedule_open_tasks(project)
+            pace, _ = self.schedules.of(project.id)
+            project.lapse_at = self._at_send_time(project.id, pace.lapse_after_days)
+
     def _RequestHelp(self, e: fx.RequestHelp) -> None:
         task = self._task(e.task_id)
         task.help_requested_at = self.now

@@ -7,7 +7,10 @@
   - any translation, in any language, drops, renames or retypes a %(placeholder)s, or does not
     format with sample values;
   - a catalog's Plural-Forms gives the singular to other counts than the language does
-    (CLDR: in Hindi "0 files" takes the singular, in Marathi it does not).
+    (CLDR: in Hindi "0 files" takes the singular, in Marathi it does not);
+  - the phrase files (flows/phrases/*.yaml) lack an intent in a language, list a phrase under
+    two intents, hold a phrase the parser reads otherwise, or a catalog teaches a word that
+    does not parse back to its command (bot/phrase_check.py).
 For every other language it lists the missing and fuzzy entries as warnings: gaps to fill, not
 failures, since the fallback chain (person's language -> second language -> English) covers them.
 
@@ -29,6 +32,8 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import CommandLineInterface, parse_mapping_cfg
 from babel.messages.pofile import read_po
+
+from bot import phrase_check
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "messages"
@@ -274,8 +279,9 @@ def check(root: Path | str = ROOT, required: Iterable[str] = REQUIRED) -> Report
         if lang not in paths and lang not in required:
             report.notes.append(f"{lang}: offered to headmasters but has no catalog yet")
 
+    catalogs = {}
     for lang, path in paths.items():
-        catalog = read(path, lang)
+        catalog = catalogs[lang] = read(path, lang)
         # (b) and (d): completeness; failures for the required languages, gaps for the rest.
         gaps = list(_completeness(lang, template, catalog))
         if catalog.fuzzy:
@@ -292,6 +298,7 @@ def check(root: Path | str = ROOT, required: Iterable[str] = REQUIRED) -> Report
             message = catalog.get(entry.id, context=entry.context)
             if message is not None and not message.fuzzy:
                 report.errors.extend(_placeholder_errors(lang, entry, message, may_drop))
+    report.errors.extend(phrase_check.problems(root, catalogs))
     return report
 
 

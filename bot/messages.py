@@ -68,22 +68,26 @@ SIMPLE = {
         "No problem. Whenever you are ready, reply YES to start “%(title)s”."
     ),
     "task.in_progress": _(
-        "Good, task %(position)s is in progress. Reply DONE when it is finished."
+        "Task %(position)s, “%(title)s”, is marked in progress. Reply DONE when it is "
+        "finished, or 0 to undo."
     ),
     "task.help_noted": _(
-        "We have noted that you need help with task %(position)s, “%(title)s”. "
-        "Your block officer will get in touch."
+        "Task %(position)s, “%(title)s”: we have noted that you need help, and your block "
+        "officer will get in touch. Wrong? Reply 0 to undo."
+    ),
+    "task.confirm": _("Is task %(position)s, “%(title)s”, done? Reply with a number:"),
+    "undo.nothing": _(
+        "There is nothing to undo: I have recorded no change from you in the last 24 hours."
     ),
     "task.cannot_skip": _(
         "Task %(position)s, “%(title)s”, is a core task of this project and cannot be skipped. "
         "How is it going?"
     ),
-    "task.skipped": _("Task %(position)s skipped."),
+    "task.skipped": _("Task %(position)s, “%(title)s”, is skipped. Wrong? Reply 0 to undo."),
     "task.done_send_photo": _(
-        "Well done! Task %(position)s, “%(title)s”, is done. Please send a photo of it now "
-        "(or reply SKIP if you have none)."
+        "Well done! Task %(position)s, “%(title)s”, is marked done. Please send a photo of it "
+        "now (or reply SKIP if you have none). Wrong? Reply 0 to undo."
     ),
-    "task.no_such_number": _("There is no task %(number)s. Reply TASKS to see the list."),
     "task.add_what": _("What task would you like to add? Write it in one line."),
     "task.added": _(
         "Added your own task %(position)s: “%(title)s”. Reply “task %(position)s done” when it "
@@ -241,7 +245,24 @@ def _prompt(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _done(t: Translator, p: Mapping[str, Any]) -> str:
-    return t.gettext("Well done! Task %(position)s is done (%(done)s of %(total)s).") % p
+    return t.gettext(
+        "Well done! Task %(position)s, “%(title)s”, is marked done (%(done)s of %(total)s). "
+        "Wrong? Reply 0 to undo."
+    ) % p
+
+
+def _undone(t: Translator, p: Mapping[str, Any]) -> str:
+    status = t.gettext(TASK_STATUS.get(p["status"], p["status"]))
+    return t.gettext(
+        "Undone: task %(position)s, “%(title)s”, is back to “%(status)s”. How is it going? "
+        "Reply with a number:"
+    ) % {**p, "status": status}
+
+
+def _no_such_task(t: Translator, p: Mapping[str, Any]) -> str:
+    lines = [_task_line(t, item) for item in p["tasks"]]
+    return (t.gettext("There is no task %(number)s in “%(title)s”. Its tasks:") % p) + "\n" + \
+        "\n".join(lines)
 
 
 def _next_on(t: Translator, p: Mapping[str, Any]) -> str:
@@ -413,6 +434,8 @@ RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "invitation.accepted": _accepted,
     "task.prompt": _prompt,
     "task.done": _done,
+    "undo.done": _undone,
+    "task.no_such_number": _no_such_task,
     "task.next_on": _next_on,
     "project.celebration": _celebration,
     "status": _status,

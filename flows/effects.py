@@ -138,6 +138,17 @@ class ReopenProject:
 
 
 @dataclass(frozen=True)
+class UndoStatus:
+    """The headmaster undid their last change ("0", "galat"): the task goes back to `status`,
+    a help request is withdrawn, and a project that change completed runs again."""
+
+    task_id: int
+    status: str
+    withdraw_help: bool = False
+    reopen_project: bool = False
+
+
+@dataclass(frozen=True)
 class Nudge:
     """An officer's one-reply nudge to the headmasters of these (silent) projects."""
 
@@ -199,6 +210,7 @@ Effect = (
     | Resume
     | LapseProject
     | ReopenProject
+    | UndoStatus
     | SetLanguage
     | Nudge
     | Relay

@@ -44,13 +44,9 @@ from flows.views import (
 
 ACCEPTED_MEDIA = ("image/", "audio/", "video/", "application/pdf", "application/msword",
                   "application/vnd.openxmlformats-officedocument", "application/vnd.ms-")
-PAUSE_WORDS = {"pause", "ruko", "thoda ruko", "रुको", "रुकें", "थोड़ा रुको", "विराम", "vishram",
-               "thamb", "थांब", "pauser", "subiza", "simama"}
-POSTPONE_DAYS = 1
-PAUSE_DAYS = 7
-DETAIL_WORDS = {"details", "detail", "more", "info", "vivran", "jankari", "विवरण", "जानकारी",
-                "माहिती", "mahiti", "ibisobanuro", "maelezo", "détails", "বিস্তারিত",
-                "বিস্তাৰিত", "માહિતી", "ಮಾಹಿತಿ", "விவரம்", "వివరాలు", "ਜਾਣਕਾਰੀ", "ତଥ୍ୟ"}
+POSTPONE_DAYS = 1  # "later", "kal": unless the reply says how long ("parso", "next week")
+PAUSE_DAYS = 7  # "pause": unless the reply says how long ("ek hafte", "2 weeks")
+UNDO_WITHIN = dt.timedelta(hours=24)  # how long "0" / "undo" can take back a recorded change
 
 
 @dataclass(frozen=True)
@@ -91,6 +87,7 @@ class Step:
 
 def step(snapshot: Snapshot, state: State, event: Event, now: dt.datetime) -> Step:
     """Handle one trigger or message; `now` is passed in because flows never read the clock."""
+    snapshot = replace(snapshot, now=now)
     if isinstance(event, Invitation):
         return _invite(snapshot, state, event.project_id, event.again)
     if isinstance(event, TaskDue):
@@ -160,7 +157,7 @@ INVITE_OPTIONS = ("option.accept", "option.not_now", "option.details")
 
 
 def _message(snapshot: Snapshot, state: State, msg: Message) -> Step:
-    intent = parse(msg.button or msg.text, snapshot.language)
+    intent = parse(msg.button or msg.text, snapshot.language, snapshot.taught)
     out = Step(state)
     if snapshot.opted_out:
         if intent.name == Name.START:
@@ -170,11 +167,14 @@ def _message(snapshot: Snapshot, state: State, msg: Message) -> Step:
     if intent.name == Name.STOP:
         out.state = State()
         return out.do(fx.OptOut()).say("opted_out")
-    if _says_pause(msg.text):
-        until = snapshot.today + dt.timedelta(days=PAUSE_DAYS)
-        return out.do(fx.Pause(PAUSE_DAYS)).say("paused", date=until)
+    if intent.name == Name.PAUSE:
+        days = intent.days or PAUSE_DAYS
+        until = snapshot.today + dt.timedelta(days=days)
+        return out.do(fx.Pause(days)).say("paused", date=until)
     if snapshot.paused:
         out.do(fx.Resume())  # anything from the headmaster turns reminders back on
+    if intent.name == Name.UNDO:
+        return _undo(out, snapshot, state)
     if snapshot.lapsed:
         return _reopen(out, snapshot, state, msg, intent)
     return _respond(out, snapshot, state, msg, intent)
@@ -215,8 +215,8 @@ def _on_invitation(snapshot: Snapshot, state: State, msg: Message, intent: Inten
     if project is None or project.status != INVITED:
         return None
     choice = _option(intent, INVITE_OPTIONS)
-    if choice is None and _says_details(msg.text):
-        choice = "option.details"
+    if choice is None and intent.name in (Name.DETAILS, Name.HELP):
+        choice = "option.details"  # a question about the project: tell them more
     if choice is None and intent.name in (Name.YES, Name.START):
         choice = "option.accept"
     if choice is None and intent.name == Name.DONE and "task_id" not in state.context:
@@ -261,12 +261,20 @@ def _on_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
     if state.context.get("photo") and intent.name in (Name.NO, Name.SKIP, Name.LATER):
         out = Step(state.with_("idle", photo=None))
         return _advance(out, snapshot, project, after=task.position)
+    if state.context.get("photo") and intent.name == Name.YES:
+        return Step(state).say("task.done_send_photo", project_id=project.id, task_id=task.id,
+                               position=task.position, title=task.title)
     if intent.name == Name.LATER:
+        days = intent.days or POSTPONE_DAYS
         out = Step(state.with_("idle"))
-        out.do(fx.PostponeTask(task.id, POSTPONE_DAYS))
+        out.do(fx.PostponeTask(task.id, days))
         return out.say("task.postponed", project_id=project.id, task_id=task.id,
                        position=task.position, title=task.title,
-                       date=snapshot.today + dt.timedelta(days=POSTPONE_DAYS))
+                       date=snapshot.today + dt.timedelta(days=days))
+    if intent.name == Name.YES and _option(intent, _task_options(task)) is None:
+        # "ok", "theek hai", "ho jayega": too weak to mark a task done, so ask.
+        return Step(state).say("task.confirm", CONFIRM_OPTIONS, project_id=project.id,
+                               task_id=task.id, position=task.position, title=task.title)
     choice = _option(intent, _task_options(task))
     action = choice or _STATUS_INTENTS.get(intent.name)
     if action is None:
@@ -274,9 +282,10 @@ def _on_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
     return _set_status(snapshot, state, project, task, action, msg.text)
 
 
+CONFIRM_OPTIONS = ("option.done", "option.in_progress")
+
 _STATUS_INTENTS = {
     Name.DONE: "option.done",
-    Name.YES: "option.done",
     Name.IN_PROGRESS: "option.in_progress",
     Name.START: "option.in_progress",  # "shuru" to a task prompt: the task has started
     Name.HELP: "option.need_help",
@@ -292,33 +301,73 @@ def _set_status(snapshot: Snapshot, state: State, project: ProjectView, task: Ta
     ids = {"project_id": project.id, "task_id": task.id}
     params = {"position": task.position, "title": task.title, **ids}
     if action == "option.done":
-        return _complete(out, snapshot, project, task, in_hand)
+        return _complete(out, snapshot, project, task, in_hand, text)
     if action == "option.in_progress":
         out.do(fx.SetTaskStatus(task.id, IN_PROGRESS))
-        return out.say("task.in_progress", **params)
+        out.say("task.in_progress", **params)
+        return _remember(out, snapshot, task, IN_PROGRESS, text)
     if action == "option.need_help":
         out.do(fx.RequestHelp(task.id, text))
-        return out.say("task.help_noted", **params)
+        out.say("task.help_noted", **params)
+        return _remember(out, snapshot, task, HELP, text)
     if task.mandatory:
         return out.say("task.cannot_skip", _task_options(task), **params)
     out.do(fx.SetTaskStatus(task.id, SKIPPED))
     out.say("task.skipped", **params)
     skipped = project.with_task(replace(task, status=SKIPPED))
-    return _advance(out, snapshot, skipped, after=task.position, prompt_next=in_hand)
+    _advance(out, snapshot, skipped, after=task.position, prompt_next=in_hand)
+    return _remember(out, snapshot, task, SKIPPED, text)
 
 
 def _complete(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
-              in_hand: bool = True) -> Step:
+              in_hand: bool = True, text: str = "") -> Step:
     """Marks a task done; asks for its photo if one is wanted, else moves on."""
     out.do(fx.SetTaskStatus(task.id, COMPLETED))
     done = project.with_task(replace(task, status=COMPLETED))
     ids = {"project_id": project.id, "task_id": task.id}
     if task.evidence == "photo" and task.evidence_count == 0:
         out.state = out.state.with_("task", project_id=project.id, task_id=task.id, photo=True)
-        return out.say("task.done_send_photo", position=task.position, title=task.title, **ids)
+        out.say("task.done_send_photo", position=task.position, title=task.title, **ids)
+        return _remember(out, snapshot, task, COMPLETED, text)
     out.say("task.done", position=task.position, title=task.title, done=done.done_count,
             total=len(done.tasks), **ids)
-    return _advance(out, snapshot, done, after=task.position, prompt_next=in_hand)
+    _advance(out, snapshot, done, after=task.position, prompt_next=in_hand)
+    return _remember(out, snapshot, task, COMPLETED, text)
+
+
+# --- undo -------------------------------------------------------------------------------------
+
+HELP = "help"  # what an undo record calls a help request (the task's status stays as it was)
+
+
+def _remember(out: Step, snapshot: Snapshot, task: TaskView, after: str, text: str) -> Step:
+    """Keeps the change just made in the conversation, so "0" or "undo" can take it back."""
+    completes = any(isinstance(e, fx.CompleteProject) for e in out.effects)
+    at = snapshot.now.isoformat() if snapshot.now else None
+    out.state = out.state.with_(undo={"task_id": task.id, "before": task.status, "after": after,
+                                      "at": at, "text": text, "reopen": completes})
+    return out
+
+
+def _undo(out: Step, snapshot: Snapshot, state: State) -> Step:
+    """ "0", "undo", "galat": takes back the last recorded change, within a day, once."""
+    record = state.context.get("undo") or {}
+    at = dt.datetime.fromisoformat(record["at"]) if record.get("at") else None
+    project = next((p for p in snapshot.projects if p.task(record.get("task_id", -1))), None)
+    task = project.task(record["task_id"]) if project else None
+    if (task is None or at is None or snapshot.now is None
+            or snapshot.now - at > UNDO_WITHIN):
+        out.state = _settled(state).with_(undo=None)
+        return out.say("undo.nothing")
+    assert project is not None
+    before, after = record["before"], record["after"]
+    out.do(fx.UndoStatus(task.id, before, withdraw_help=after == HELP,
+                         reopen_project=bool(record.get("reopen"))))
+    out.do(fx.KeepUnread(record.get("text", ""), after, "undone", project.id))
+    out.state = State("task", {"project_id": project.id, "task_id": task.id})
+    ids = {"project_id": project.id, "task_id": task.id}
+    return out.say("undo.done", _task_options(task), position=task.position, title=task.title,
+                   status=before, **ids)
 
 
 def _advance(out: Step, snapshot: Snapshot, project: ProjectView, after: int,
@@ -430,8 +479,7 @@ def _on_task_choice(snapshot: Snapshot, state: State, msg: Message, intent: Inte
         return None
     task = project.task_at(intent.number)
     if task is None:
-        return Step(state).say("task.no_such_number", number=intent.number,
-                               total=len(project.tasks))
+        return _no_such_task(Step(state), project, intent.number)
     pending = state.context.get("pending", {})
     media = tuple(Media(m["index"], m["content_type"]) for m in pending.get("media", []))
     out = Step(State("idle", {"project_id": project.id, "task_id": task.id}))
@@ -514,7 +562,7 @@ def _command(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
                 return out.say("task.add_what", project_id=project.id)
             return _add_task(out, project, intent.text)
         return _numbered_or_current(out, snapshot, project, intent, msg)
-    return _not_understood(out, snapshot, state)
+    return _not_understood(out, snapshot, state, msg, intent)
 
 
 def _numbered_or_current(out: Step, snapshot: Snapshot, project: ProjectView, intent: Intent,
@@ -523,8 +571,7 @@ def _numbered_or_current(out: Step, snapshot: Snapshot, project: ProjectView, in
     if intent.number is not None:
         task = project.task_at(intent.number)
         if task is None:
-            return out.say("task.no_such_number", project_id=project.id, number=intent.number,
-                           total=len(project.tasks))
+            return _no_such_task(out, project, intent.number)
         action = _STATUS_INTENTS.get(intent.name) if intent.name in _TASK_WORDS else None
         if action is None:
             return _prompt(out, project, task)
@@ -569,9 +616,22 @@ def _ask_which_project(out: Step, snapshot: Snapshot, msg: Message) -> Step:
     return out.say("which_project", projects=titles)
 
 
-def _not_understood(out: Step, snapshot: Snapshot, state: State) -> Step:
-    """Never silence: say what the bot can take right now."""
+def _no_such_task(out: Step, project: ProjectView, number: int) -> Step:
+    """A task number the project does not have: the tasks it has, and nothing changed."""
+    tasks = [{"position": t.position, "title": t.title, "status": t.status,
+              "mandatory": t.mandatory} for t in project.tasks]
+    return out.say("task.no_such_number", project_id=project.id, number=number,
+                   title=project.title, tasks=tasks)
+
+
+def _not_understood(out: Step, snapshot: Snapshot, state: State, msg: Message,
+                    intent: Intent) -> Step:
+    """Never silence: say what the bot can take right now. The reply is kept for teaching."""
     project = snapshot.project(state.context.get("project_id"))
+    if msg.text.strip():
+        running = project or (snapshot.running[0] if snapshot.running else None)
+        out.do(fx.KeepUnread(msg.text.strip(), str(intent.name), "not_understood",
+                             running.id if running else None))
     if state.name == "task" and project is not None:
         task = project.task(state.context.get("task_id", -1))
         if task is not None:
@@ -684,15 +744,6 @@ def _option(intent: Intent, options: tuple[str, ...]) -> str | None:
         if 1 <= intent.number <= len(options) and len(intent.text.split()) == 1:
             return options[intent.number - 1]
     return None
-
-
-def _says_pause(text: str) -> bool:
-    words = " ".join(text.casefold().replace("!", " ").replace(".", " ").split())
-    return words in PAUSE_WORDS or words in {f"{w} reminders" for w in PAUSE_WORDS}
-
-
-def _says_details(text: str) -> bool:
-    return any(word.strip(".,!?").casefold() in DETAIL_WORDS for word in text.split())
 
 
 def _project_params(snapshot: Snapshot, project: ProjectView) -> dict[str, Any]:

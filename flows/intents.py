@@ -529,21 +529,26 @@ def _weigh_negations(tokens: list[str], weights: list[int], found: list[_Match],
     # are that phrase's; a "no" alone, or one beside a done, negates.
     covered = {i for m in kept if m.name not in (Name.NO, Name.DONE)
                for i in range(m.start, m.end)}
+    # A done beside a status of its own negation ("nimemaliza bado", "done, not done") is
+    # not done either: only a phrase of another meaning ("no problem") keeps its negation.
+    beside = {i for m in kept if m.name not in (Name.NO, *_STATUS)
+              for i in range(m.start, m.end)}
     in_any = {i for m in kept for i in range(m.start, m.end)}
     done_starts = {m.start for m in found if m.name == Name.DONE}
     done_ends = {m.end for m in found if m.name == Name.DONE}
-    negated = half = asked = stated = False
+    negated = contradicted = half = asked = stated = False
     for i, token in enumerate(tokens):
+        negates = _negates(token) or (token in _NEGATION_BEFORE and i + 1 in done_starts) or (
+            token in _NEGATION_AFTER and i in done_ends)
+        contradicted = contradicted or (negates and i not in beside)
         if i in covered:
             continue
-        negated = negated or _negates(token) or (
-            token in _NEGATION_BEFORE and i + 1 in done_starts) or (
-            token in _NEGATION_AFTER and i in done_ends)
+        negated = negated or negates
         half = half or token in _PARTIAL
         asked = asked or token in _QUESTION or token == "?"
         stated = stated or (i not in in_any and weights[i] == 1 and token not in _FRAME
                             and unicodedata.category(token[0]) != "So")
-    if name == Name.DONE and (negated or half):
+    if name == Name.DONE and (contradicted or half):
         return Name.HELP if negated and stated else Name.IN_PROGRESS
     if name == Name.IN_PROGRESS and negated and stated:
         return Name.HELP  # "chal raha hai, par kitabein nahi hain"

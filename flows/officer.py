@@ -15,7 +15,6 @@ only ever holds their own block (a BEO) or district (a DEO).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +24,6 @@ from flows.headmaster import State, Step
 from flows.intents import Name, parse
 
 DIGEST_OPTIONS = ("option.silent_schools", "option.nudge", "option.photos")
-SCHOOL_QUERY = re.compile(r"^\s*(?:school|shala|शाळा|स्कूल|vidyalaya)\s+([\w-]+)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,8 @@ class OfficerSnapshot:
 
 def school_code_asked(text: str) -> str | None:
     """The code in "school 27310100101", so the engine can look it up (within scope)."""
-    match = SCHOOL_QUERY.match(text or "")
-    return match.group(1) if match else None
+    intent = parse(text or "")
+    return intent.code if intent.name == Name.SCHOOL else None
 
 
 def step(snapshot: OfficerSnapshot, state: State, event: Any, now: dt.datetime) -> Step:
@@ -120,6 +118,8 @@ def _message(snapshot: OfficerSnapshot, state: State, msg: Message) -> Step:
         return _relay(out, state, msg.text.strip())  # whatever they write is the answer
     if state.name == "digest" and intent.number is not None and intent.name == Name.UNKNOWN:
         return _digest_action(out, state, intent.number)
+    if msg.text.strip():
+        out.do(fx.KeepUnread(msg.text.strip(), str(intent.name), "not_understood"))
     return out.say("officer.not_understood")
 
 

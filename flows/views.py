@@ -96,6 +96,7 @@ class Snapshot:
     paused: bool = False
     projects: tuple[ProjectView, ...] = ()
     taught: tuple[TaughtPhrase, ...] = ()  # phrases the state team taught, for the parser
+    now: dt.datetime | None = None  # the instant of this step (set by `step` from its `now`)
 
     def project(self, project_id: int | None) -> ProjectView | None:
         return next((p for p in self.projects if p.id == project_id), None)

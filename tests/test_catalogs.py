@@ -21,7 +21,6 @@ from babel.messages.pofile import read_po
 
 from bot import messages
 from bot.i18n import Translator
-from flows.headmaster import _says_details
 from flows.intents import Name, parse
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
@@ -139,7 +138,7 @@ def test_words_we_teach_are_words_the_bot_understands(lang):
         if key in OPTION_INTENTS:  # the officer's digest options are answered by number
             assert parse(label, lang).name == OPTION_INTENTS[key], (key, label)
     details = CATALOGS[lang].get(messages.OPTIONS["option.details"]).string
-    assert _says_details(details), details
+    assert parse(details, lang).name == Name.DETAILS, details
 
 
 # --- rendering every key ------------------------------------------------------------------------
@@ -164,6 +163,9 @@ SAMPLES: list[tuple[str, dict]] = [
                        "description": description, "project_title": TITLE})
       for photo in (False, True) for description in ({}, {"en": "Keep it short."})],
     ("task.done", {"position": 2, "title": TASK, "done": 2, "total": 7}),
+    *[("undo.done", {"position": 2, "title": TASK, "status": status})
+      for status in messages.TASK_STATUS],
+    ("task.no_such_number", {"number": 9, "title": TITLE, "tasks": TASKS}),
     ("task.next_on", {"position": 3, "title": TASK, "date": dt.date(2026, 12, 3)}),
     ("task.next_on", {"position": 3, "title": TASK, "date": "2026-12-03"}),
     ("project.celebration", {"title": TITLE, "name": "Sunita", "done": 7, "total": 7}),

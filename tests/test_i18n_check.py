@@ -11,10 +11,13 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 from click.testing import CliRunner
 
+from bot import phrase_check
 from bot.i18n_check import check, i18n
+from flows import phrasebook
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIPPED = "Task %(position)s skipped."
+SKIPPED = "Task %(position)s, “%(title)s”, is skipped. Wrong? Reply 0 to undo."
+SHOWN = "'Task %(position)s, “%(title)s”, is skipped. Wrong? Reply 0 …'"  # as reports show it
 INVITATION = ("Namaste %(name)s! Your school is invited to the project “%(title)s”. "
               "%(objective)s It takes about %(weeks)d week. Tasks: %(tasks_total)s. "
               "Shall we start?")
@@ -72,7 +75,7 @@ def test_a_dropped_placeholder_fails_and_names_the_entry(tree):
     edit(po(tree, "hi"), drop, "hi")
     report = check(tree)
     assert not report.ok
-    [error] = errors_about(report, "Task %(position)s skipped.")
+    [error] = errors_about(report, "Task %(position)s, “%(title)s”, is skipped.")
     assert error.startswith("hi:") and "drops placeholder(s) position" in error
 
 
@@ -83,7 +86,7 @@ def test_a_renamed_placeholder_fails_in_any_language(tree):
     edit(po(tree, "ta"), rename, "ta")
     report = check(tree)
     assert not report.ok
-    found = errors_about(report, "Task %(position)s skipped.")
+    found = errors_about(report, "Task %(position)s, “%(title)s”, is skipped.")
     assert any(e.startswith("ta:") and "drops placeholder(s) position" in e for e in found)
     assert any(e.startswith("ta:") and "unknown placeholder(s) number" in e for e in found)
 
@@ -126,26 +129,26 @@ def test_a_singular_may_say_one_only_where_form_zero_means_one(tree):
 def test_a_fuzzy_hindi_entry_fails(tree):
     edit(po(tree, "hi"), lambda c: c[SKIPPED].flags.add("fuzzy"), "hi")
     report = check(tree)
-    assert errors_about(report, "hi: fuzzy 'Task %(position)s skipped.'")
+    assert errors_about(report, "hi: fuzzy " + SHOWN)
 
 
 def test_a_missing_marathi_entry_fails(tree):
     edit(po(tree, "mr"), lambda c: c.delete(SKIPPED), "mr")
     report = check(tree)
-    assert errors_about(report, "mr: missing 'Task %(position)s skipped.'")
+    assert errors_about(report, "mr: missing " + SHOWN)
 
 
 def test_an_empty_marathi_entry_fails_but_empty_english_is_the_msgid(tree):
     edit(po(tree, "mr"), lambda c: setattr(c[SKIPPED], "string", ""), "mr")
     edit(po(tree, "en"), lambda c: setattr(c[SKIPPED], "string", ""), "en")
     report = check(tree)
-    assert errors_about(report, "mr: empty 'Task %(position)s skipped.'")
+    assert errors_about(report, "mr: empty " + SHOWN)
     assert not errors_about(report, "en:")
 
 
 def test_english_must_still_hold_every_msgid(tree):
     edit(po(tree, "en"), lambda c: c.delete(SKIPPED), "en")
-    assert errors_about(check(tree), "en: missing 'Task %(position)s skipped.'")
+    assert errors_about(check(tree), "en: missing " + SHOWN)
 
 
 def test_a_missing_tamil_entry_is_only_a_warning(tree):
@@ -153,9 +156,9 @@ def test_a_missing_tamil_entry_is_only_a_warning(tree):
     edit(po(tree, "sw"), lambda c: c[SKIPPED].flags.add("fuzzy"), "sw")
     report = check(tree)
     assert report.ok, report.format()
-    assert "ta: missing 'Task %(position)s skipped.'" in report.warnings
-    assert "sw: fuzzy 'Task %(position)s skipped.'" in report.warnings
-    assert "missing in ta: 'Task %(position)s skipped.'" in report.format()
+    assert "ta: missing " + SHOWN in report.warnings
+    assert "sw: fuzzy " + SHOWN in report.warnings
+    assert "missing in ta: " + SHOWN in report.format()
 
 
 def test_a_new_message_in_the_code_makes_the_template_stale(tree):
@@ -188,7 +191,7 @@ def test_the_command_exits_1_on_errors_and_0_otherwise(tree):
     edit(po(tree, "mr"), lambda c: c.delete(SKIPPED), "mr")
     result = runner.invoke(i18n, ["check", "--root", str(tree)])
     assert result.exit_code == 1
-    assert "mr: missing 'Task %(position)s skipped.'" in result.output
+    assert "mr: missing " + SHOWN in result.output
     assert "i18n check: FAILED" in result.output
 
 
@@ -237,3 +240,56 @@ def test_a_plural_rule_that_gives_the_singular_to_the_wrong_counts_fails(
     [error] = errors_about(check(tree), "Plural-Forms")
     assert error == (f"{lang}: Plural-Forms gives the singular to {catalog_says}, but the "
                      f"language uses it for {language_says} (CLDR): fix the catalog's header")
+
+
+# --- the phrase files -------------------------------------------------------------------------
+
+
+def phrases(tree: Path, lang: str) -> Path:
+    return tree / "flows" / "phrases" / f"{lang}.yaml"
+
+
+def test_a_language_without_phrases_for_an_intent_fails(tree):
+    path = phrases(tree, "sw")
+    text = path.read_text(encoding="utf-8")
+    start = text.index("    undo:\n")
+    end = text.index("\n    ", start + len("    undo:\n") + 1)
+    while text[end + 5] == " ":  # the list's own lines
+        end = text.index("\n    ", end + 1)
+    path.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
+    assert errors_about(check(tree), "phrases: sw: no phrase for 'undo'")
+
+
+def test_a_phrase_under_two_intents_fails(tree):
+    path = phrases(tree, "hi")
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "    in_progress:\n", "    in_progress:\n      - HO GAYA\n", 1), encoding="utf-8")
+    [error] = errors_about(check(tree), "'HO GAYA' is listed under both")
+    assert "'done'" in error and "'in_progress'" in error
+
+
+def test_a_phrase_a_negation_shadows_is_named():
+    tables = {"mr": {"intents": {"done": ["zala", "zale nahi"]}, "words": {}}}
+    [error] = phrase_check.shadowed(tables)
+    assert "'zale nahi' is listed under 'done' but is read as 'in_progress'" in error
+
+
+def test_a_file_that_is_not_in_the_phrase_format_is_named(tree):
+    phrases(tree, "fr").write_text("fr:\n  intents: [oui, non]\n", encoding="utf-8")
+    assert errors_about(check(tree), "phrases: fr.yaml: fr: 'intents' and 'words' hold")
+
+
+def test_yes_and_no_are_phrases_not_booleans():
+    [table] = phrasebook.read("en:\n  intents:\n    no:\n      - no\n      - off\n").values()
+    assert table["intents"] == {"no": ["no", "off"]}
+
+
+def test_a_word_the_catalog_teaches_must_parse_back(tree):
+    def teach_wrong(catalog):
+        for message in catalog:
+            if isinstance(message.string, str) and "DONE (हो गया)" in message.string:
+                message.string = message.string.replace("DONE (हो गया)", "DONE (नहीं हुआ)")
+
+    edit(po(tree, "hi"), teach_wrong, "hi")
+    [error, *_] = errors_about(check(tree), "teaches 'नहीं हुआ' for DONE")
+    assert "read as 'in_progress', not 'done'" in error

@@ -436,14 +436,15 @@ def test_a_reply_at_night_goes_at_once_and_is_not_held_up_by_a_scheduled_one(db,
     evening = dt.datetime(2026, 7, 1, 16, 30, tzinfo=dt.UTC)  # 22:00 in Kolkata
     pid = add_person(db, "+919800000018", last_inbound_at=evening)
     scheduled = queue(db, pid, "+919800000018", at=evening - dt.timedelta(minutes=1))
-    reply = queue(db, pid, "+919800000018", key="task.skipped", params={"position": 4},
+    reply = queue(db, pid, "+919800000018", key="evidence.fetch_failed", params={"position": 4},
                   options=(), at=evening, reply=True)
 
     counts = run(db, settings_for(twilio, tmp_path), evening)
 
     assert (counts.sent, counts.held) == (1, 1)
     [request] = twilio.messages()
-    assert request.form["Body"] == "Task 4 skipped."
+    assert request.form["Body"] == ("Sorry, I could not receive your file for task 4. "
+                                    "Please send it again.")
     assert (row(db, reply).status, row(db, scheduled).status) == ("sent", "queued")
 
 

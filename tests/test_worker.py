@@ -56,7 +56,7 @@ def add_person(db: Database, phone: str, *, channel: str = "whatsapp", language:
         return person.id
 
 
-def queue(db: Database, person_id: int | None, phone: str, key: str = "task.skipped",
+def queue(db: Database, person_id: int | None, phone: str, key: str = "evidence.fetch_failed",
           params: dict | None = None, options: tuple[str, ...] = (), channel: str = "whatsapp",
           at: dt.datetime = NOW) -> int:
     with db.transaction() as session:
@@ -123,7 +123,7 @@ def test_sms_person_gets_an_sms_in_their_language(db, twilio, tmp_path):
 
     [request] = twilio.messages()
     assert (request.form["To"], request.form["From"]) == ("+919800000002", SMS_FROM)
-    assert request.form["Body"] == "काम 2 छोड़ दिया गया।"
+    assert request.form["Body"] == "माफ़ कीजिए, काम 2 की आपकी फ़ाइल हमें नहीं मिली। कृपया फिर से भेजें।"
     sent = row(db, rid)
     assert (sent.status, sent.form, sent.channel) == ("sent", "sms", "sms")
 
@@ -131,10 +131,11 @@ def test_sms_person_gets_an_sms_in_their_language(db, twilio, tmp_path):
 def test_message_to_someone_not_in_the_roster_uses_the_rows_language(db, twilio, tmp_path):
     with db.transaction() as session:
         queued = queue_message(session, phone="+919800000009", channel="whatsapp",
-                               key="task.skipped", params={"position": 4}, language="hi")
+                               key="evidence.fetch_failed", params={"position": 4}, language="hi")
         queued.next_attempt_at = NOW
     run(db, settings_for(twilio, tmp_path))
-    assert twilio.messages()[0].form["Body"] == "काम 4 छोड़ दिया गया।"
+    assert twilio.messages()[0].form["Body"] == (
+        "माफ़ कीजिए, काम 4 की आपकी फ़ाइल हमें नहीं मिली। कृपया फिर से भेजें।")
 
 
 def test_without_credentials_messages_stay_in_the_database(db, tmp_path):
@@ -150,7 +151,7 @@ def test_without_credentials_messages_stay_in_the_database(db, tmp_path):
     assert counts.sent == 1
     sent = row(db, rid)
     assert (sent.status, sent.form, sent.provider_sid) == ("sent", "console", f"console-{rid}")
-    assert sent.body == "Task 2 skipped."
+    assert sent.body == "Sorry, I could not receive your file for task 2. Please send it again."
 
 
 def test_message_that_cannot_be_rendered_fails_without_a_request(db, twilio, tmp_path):
@@ -272,7 +273,8 @@ def test_a_persons_messages_go_out_one_at_a_time_in_order(db, twilio, tmp_path):
     after_lease = NOW + dt.timedelta(seconds=61)
     assert run(db, settings_for(twilio, tmp_path), after_lease).sent == len(positions)
     bodies = [r.form["Body"] for r in twilio.messages()]
-    assert bodies == [f"Task {p} skipped." for p in positions]
+    assert bodies == [f"Sorry, I could not receive your file for task {p}. Please send it again."
+                      for p in positions]
 
 
 def test_a_retry_does_not_hold_back_the_persons_later_messages(db, twilio, tmp_path):
@@ -298,7 +300,7 @@ def heard_from(db: Database, person_id: int, phone: str) -> int:
 def reply(db: Database, person_id: int, phone: str, inbound_id: int, position: int,
           at: dt.datetime = NOW) -> int:
     with db.transaction() as session:
-        row = queue_message(session, phone=phone, channel="whatsapp", key="task.skipped",
+        row = queue_message(session, phone=phone, channel="whatsapp", key="evidence.fetch_failed",
                             params={"position": position}, person_id=person_id,
                             in_reply_to=inbound_id)
         row.next_attempt_at = at

@@ -14,6 +14,7 @@ from typing import Any
 from flows import effects as fx
 from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
 from flows.headmaster import State, step
+from flows.intents import TaughtPhrase
 from flows.views import ProjectView, Snapshot, TaskView
 
 NOW = dt.datetime(2026, 7, 1, 5, 0, tzinfo=dt.UTC)
@@ -52,6 +53,8 @@ class World:
     inbound: int = 0
     stories: dict[int, str] = field(default_factory=dict)
     shared: dict[int, bool] = field(default_factory=dict)
+    now: dt.datetime = NOW
+    taught: tuple[TaughtPhrase, ...] = ()
 
     # --- driving ------------------------------------------------------------------------------
 
@@ -77,9 +80,9 @@ class World:
 
     def _turn(self, event: Event) -> list[str]:
         snap = Snapshot(person_id=1, name=self.name, language=self.language,
-                        opted_out=self.opted_out,
-                        today=self.today, paused=self.paused, projects=tuple(self.projects))
-        result = step(snap, State.from_json(self.state_json), event, NOW)
+                        opted_out=self.opted_out, today=self.today, paused=self.paused,
+                        projects=tuple(self.projects), taught=self.taught)
+        result = step(snap, State.from_json(self.state_json), event, self.now)
         self.state_json = result.state.to_json()  # persistence is exercised on every turn
         replies = []
         for effect in result.effects:
@@ -138,6 +141,11 @@ class World:
                 self._update(pid, status="lapsed")
             case fx.ReopenProject(project_id=pid):
                 self._update(pid, status="in_progress")
+            case fx.UndoStatus(task_id=tid, status=status, reopen_project=reopen):
+                self._update_task(tid, status=status)
+                owner = next(p for p in self.projects if p.task(tid) is not None)
+                if reopen and owner.status == "submitted":
+                    self._update(owner.id, status="in_progress")
             case fx.Pause():
                 self.paused = True
             case fx.Resume():
