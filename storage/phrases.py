@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import yaml
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import Table, case, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,9 +36,25 @@ UNDONE = "undone"
 REASONS = (NOT_UNDERSTOOD, UNDONE)
 # What a headmaster may be taught to say: the intents of their replies (not ADD_TASK, whose
 # reply carries a title, nor SCHOOL and LANGUAGE, which carry a code or a name).
-TEACHABLE = tuple(intents.Name(name) for name in (
-    "done", "in_progress", "help", "skip", "yes", "no", "later", "pause", "stop", "start",
-    "status", "tasks", "menu", "details", "undo"))
+# Each with what it means, as the state team reads it.
+INTENT_LABELS = {
+    "done": "Done",
+    "in_progress": "In progress",
+    "help": "Needs help",
+    "skip": "Skip the task",
+    "yes": "Yes",
+    "no": "No",
+    "later": "Later (ask again tomorrow)",
+    "pause": "Pause reminders",
+    "stop": "Stop messages (unsubscribe)",
+    "start": "Start messages again",
+    "status": "Show progress (status)",
+    "tasks": "List the tasks",
+    "menu": "Menu",
+    "details": "More details",
+    "undo": "Undo the last change",
+}
+TEACHABLE = tuple(intents.Name(name) for name in INTENT_LABELS)
 LANGUAGE_CODES = tuple(code for code, _ in LANGUAGES)
 STAMP = "taught_phrase"  # the change_stamp row of the taught phrases
 EXAMPLES = 3  # replies as typed, shown per group
@@ -80,6 +96,13 @@ def _project_of(session: Session, person_id: int, project_id: int | None
         .limit(1)
     ).first()
     return (found.id, found.campaign_id) if found else (None, None)
+
+
+def intent_label(name: str) -> str:
+    """'in_progress' -> 'In progress'; what the reader makes of a reply it does not know."""
+    if name == intents.Name.UNKNOWN:
+        return "nothing it knows"
+    return INTENT_LABELS.get(name, name.replace("_", " "))
 
 
 def normalised(text: str) -> str:
@@ -144,9 +167,9 @@ def groups(session: Session, language: str | None = None, campaign_id: int | Non
             select(*key, UnreadReply.reason, UnreadReply.read, func.count().label("n"))
             .where(chosen, *where).group_by(*key, UnreadReply.reason, UnreadReply.read)
             .order_by(func.count().desc(), UnreadReply.reason, UnreadReply.read))
-        for row in reads:
-            shown[(row.language, row.normalised)].reads.append((row.reason, row.read,
-                                                                int(row.n)))
+        for read in reads:
+            shown[(read.language, read.normalised)].reads.append((read.reason, read.read,
+                                                                  int(read.n)))
         for phrase in session.scalars(select(TaughtPhrase).where(
                 tuple_(TaughtPhrase.language, TaughtPhrase.normalised).in_(list(shown)))):
             shown[(phrase.language, phrase.normalised)].taught = phrase.intent
@@ -171,6 +194,8 @@ def teach(session: Session, language: str, phrase: str, intent: str, by: str,
     phrase = " ".join((phrase or "").split())
     if language not in LANGUAGE_CODES:
         raise PhraseError(f"{language!r} is not a language Kadam speaks.")
+    if not intent:
+        raise PhraseError("Choose what the phrase means.")
     if intent not in TEACHABLE:
         raise PhraseError(f"{intent!r} is not something a headmaster's reply can mean.")
     folded = intents.normalise(phrase)
@@ -183,14 +208,14 @@ def teach(session: Session, language: str, phrase: str, intent: str, by: str,
         TaughtPhrase.language == language, TaughtPhrase.normalised == folded)).first()
     if same is not None:
         raise PhraseError(f"“{phrase}” is already taught in {language_name(language)}: "
-                          f"{same.intent} (as “{same.phrase}”). Remove it first to teach it "
-                          "again.")
+                          f"{intent_label(same.intent)} (as “{same.phrase}”). Remove it first "
+                          "to teach it again.")
     taught_now = (*load(session), intents.TaughtPhrase(language, phrase, intents.Name(intent)))
     read = intents.parse(phrase, language, taught_now)
     if intent == intents.Name.DONE and read.name != intents.Name.DONE:
         raise PhraseError(f"Not taught: even taught as done, Kadam reads “{phrase}” as "
-                          f"{read.name.value}. A reply that says “not” or “half” must never "
-                          "mark a task done.")
+                          f"{intent_label(read.name)}. A reply that says “not” or “half” must "
+                          "never mark a task done.")
     row = TaughtPhrase(language=language, phrase=phrase, normalised=folded, intent=intent,
                        taught_by=by, created_at=now)
     session.add(row)
@@ -234,8 +259,10 @@ def _stamp(session: Session, now: dt.datetime) -> None:
         set_={"stamp": statement.excluded.stamp, "changed_at": statement.excluded.changed_at}))
 
 
-_STAMP_QUERY = select(ChangeStamp.__table__.c.stamp).where(  # type: ignore[attr-defined]
-    ChangeStamp.__table__.c.name == STAMP)  # type: ignore[attr-defined]
+# Core, not ORM: it runs on every message, and an ORM statement costs more Python than this
+# primary-key read costs the database.
+_STAMPS: Table = ChangeStamp.__table__  # type: ignore[assignment]
+_STAMP_QUERY = select(_STAMPS.c.stamp).where(_STAMPS.c.name == STAMP)
 
 
 class TaughtCache:
