@@ -17,18 +17,15 @@ from sqlalchemy.orm import Session
 
 from flows import intents
 from flows.languages import LANGUAGES
+from storage.learning import NORMALISED_LENGTH, ChangeStamp, TaughtPhrase, UnreadReply
 from storage.models import (
-    NORMALISED_LENGTH,
     PROJECT_ACTIVE,
     PROJECT_IN_PROGRESS,
     PROJECT_LAPSED,
     PROJECT_STARTED,
     Campaign,
-    ChangeStamp,
     Person,
     Project,
-    TaughtPhrase,
-    UnreadReply,
 )
 
 NOT_UNDERSTOOD = "not_understood"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from storage import phrases
-from storage.models import TaughtPhrase
+from storage.learning import TaughtPhrase
 from tests.admin_support import client_for, csrf, make_app
 from tests.replies_support import build_replies
 

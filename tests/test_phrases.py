@@ -22,7 +22,8 @@ from storage import conversations as store
 from storage import phrases
 from storage.campaigns import launch
 from storage.db import Database
-from storage.models import Person, Project, UnreadReply
+from storage.learning import UnreadReply
+from storage.models import Person, Project
 from tests.factories import make_beo, make_headmaster, make_school, make_template
 
 NOW = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.UTC)
