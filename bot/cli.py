@@ -68,13 +68,14 @@ def _register() -> None:
     from bot.demo import demo
     from bot.export_cli import export
     from bot.i18n_check import i18n
+    from bot.phrases_cli import phrases_group
     from bot.roster import roster
     from bot.template_cli import template
     from bot.user_cli import user
     from bot.worker import worker
 
     for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
-                    clock_command, i18n, demo, user):
+                    clock_command, i18n, demo, user, phrases_group):
         main.add_command(command)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from flows import effects as fx
 from flows.officer import HelpAlert
-from storage import celebrations, digests
+from storage import celebrations, digests, phrases
 from storage import conversations as store
 from storage.models import (
     PROJECT_IN_PROGRESS,
@@ -413,6 +413,12 @@ class Applier:
 
     def _ShareStory(self, e: fx.ShareStory) -> None:
         self._project(e.project_id).share_story = e.agreed
+
+    def _KeepUnread(self, e: fx.KeepUnread) -> None:
+        """Any person's reply (a headmaster's or an officer's): kept in their language, with
+        the campaign of the project named, else of the one they are working on."""
+        phrases.keep(self.session, self.person, e.text, e.read, e.reason, e.project_id,
+                     self.inbound_id, self.now)
 
     def _SetLanguage(self, e: fx.SetLanguage) -> None:
         self.person.language = e.language

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from flows.views import ProjectView, Snapshot, TaskView
+from storage import phrases
 from storage.db import among
 from storage.models import (
     PROJECT_ACTIVE,
@@ -153,8 +154,10 @@ class PersonLike(Protocol):
 
 def snapshots(session: Session, persons: Sequence[PersonLike], today: dict[int, dt.date],
               now: dt.datetime | None = None) -> dict[int, Snapshot]:
-    """Snapshots for many people in a handful of queries (the clock triggers thousands)."""
+    """Snapshots for many people in a handful of queries (the clock triggers thousands), each
+    with the phrases the state team has taught so far."""
     ids = [p.id for p in persons]
+    taught = phrases.taught(session)
     now = now or _now()
     recent = now - RECENTLY_COMPLETED
     projects = list(session.execute(
@@ -177,6 +180,7 @@ def snapshots(session: Session, persons: Sequence[PersonLike], today: dict[int, 
             today=today[person.id],
             paused=person.paused_until is not None and person.paused_until > now,
             projects=tuple(by_person[person.id]),
+            taught=taught,
         )
         for person in persons
     }

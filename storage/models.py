@@ -458,3 +458,9 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(255))
     remote_addr: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+
+# The learning loop's tables live in storage/learning.py; imported here so that Base.metadata,
+# and every schema check against it, always holds them (whichever module is imported first).
+import storage.learning  # noqa: E402, F401

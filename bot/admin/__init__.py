@@ -33,6 +33,7 @@ NAV = (
     ("admin.evidence", "Evidence", False),
     ("admin.delivery", "Delivery", False),
     ("admin.broadcasts", "Broadcasts", True),
+    ("admin.replies", "Replies not understood", True),
     ("admin.exports", "Exports", False),
     ("admin.upload_roster", "Roster", True),
     ("admin.upload_template", "Templates", True),
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
         exports,
         gallery,
         pages,
+        replies,
     )
 
     app.register_blueprint(blueprint)
