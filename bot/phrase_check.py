@@ -99,9 +99,10 @@ def taught_words(catalogs: Mapping[str, Catalog], read: Parse = parse) -> Iterab
     """ "DONE (हो गया)": the word a catalog teaches means what the command means."""
     for language, catalog in sorted(catalogs.items()):
         for message in catalog:
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            strings = message.string if isinstance(message.string, tuple | list) else (
+                message.string,)
             for text in strings:
-                for command, native in TAUGHT_WORD.findall(text or ""):
+                for command, native in TAUGHT_WORD.findall(str(text or "")):
                     want, got = read(command, language).name, read(native, language).name
                     if want != got:
                         yield (f"{language}: the catalog teaches '{native}' for {command}, "

@@ -497,8 +497,9 @@ def _choose(tokens: list[str], weights: list[int], found: list[_Match],
     elif number is not None:
         return None  # "task 3", "no 3": the number is the whole answer
     kept = _kept(found)
-    candidates = [m for m in kept if m.name != Name.UNKNOWN
-                  and (m.name != Name.STOP or _deliberate_stop(m, tokens))]
+    # A stop typed exactly counts even where a longer, misspelt stop phrase covers it.
+    stops = any(m.name == Name.STOP and _deliberate_stop(m, tokens) for m in found)
+    candidates = [m for m in kept if m.name != Name.UNKNOWN and (m.name != Name.STOP or stops)]
     taught = [m for m in candidates if m.taught]
     if taught:
         best: _Match | None = min(taught, key=lambda m: (-m.weight, m.start))
@@ -525,6 +526,8 @@ def _weigh_negations(tokens: list[str], weights: list[int], found: list[_Match],
     name = best.name if best else None
     if best is not None and best.taught and name != Name.DONE:
         return name
+    if name == Name.DONE and any(m.name == Name.IN_PROGRESS for m in kept):
+        name = Name.IN_PROGRESS  # done and not done in one reply: not done
     # Words inside a phrase that means something else ("no problem", "not sure", "nahi hua")
     # are that phrase's; a "no" alone, or one beside a done, negates.
     covered = {i for m in kept if m.name not in (Name.NO, Name.DONE)
@@ -554,6 +557,10 @@ def _weigh_negations(tokens: list[str], weights: list[int], found: list[_Match],
         return Name.HELP  # "chal raha hai, par kitabein nahi hain"
     if (name is None or name in _WEAK) and stated and (negated or asked):
         return Name.HELP  # "photo nahi ja rahi", "no books", "kya karna hai?"
+    alone = [m for m in kept if m.name != Name.UNKNOWN] == [best]
+    if name == Name.YES and stated and alone and best is not None \
+            and best.end - best.start == 1 and len(tokens[best.start]) <= 2:
+        return None  # "ho", "ha" inside a sentence about something else are not a yes
     return name
 
 
@@ -620,10 +627,13 @@ def _days(tokens: list[str], counted: bool = False) -> int | None:
     """How long a pause or a postponement is: "2 weeks", "ek hafte", "parso", "10 din".
     `counted`: only a number with its unit, or a phrase ("agle hafte"), not a lone unit."""
     for i, token in enumerate(tokens):
-        if token in _UNITS and i:
-            count, ordinal = _value(tokens[i - 1])
-            if count is not None and not ordinal:
-                return min(count * _UNITS[token], MAX_DAYS)
+        if token in _UNITS:
+            # "2 weeks", "ek hafte"; and after the unit where the language puts it there:
+            # "wiki 2", "iminsi 10", "ukwezi kumwe"
+            for near in (i - 1, i + 1):
+                count, ordinal = _value(tokens[near]) if 0 <= near < len(tokens) else (None, 0)
+                if count is not None and not ordinal:
+                    return min(count * _UNITS[token], MAX_DAYS)
     for phrase, days in sorted(_DURATIONS.items(), key=lambda item: -len(item[0])):
         for i in range(len(tokens) - len(phrase) + 1):
             if tuple(tokens[i : i + len(phrase)]) == phrase:

@@ -14,8 +14,6 @@ from sqlalchemy import event, select
 from bot import engine as engine_module
 from bot.config import Settings
 from bot.engine import Engine, Inbound
-from flows import effects as fx
-from flows.events import Message
 from flows.headmaster import step as headmaster_step
 from flows.intents import Name, TaughtPhrase, normalise
 from storage import conversations as store
@@ -288,18 +286,12 @@ def say(engine, phone, text):
 
 @pytest.fixture
 def flow_that_keeps(monkeypatch):
-    """The headmaster's flow as it will be: a reply it answers with "not understood" is also
-    kept. Records the taught phrases each step was given."""
+    """The headmaster's flow, recording the taught phrases each step was given."""
     given: list[tuple[TaughtPhrase, ...]] = []
 
     def step(snapshot, state, event, now):  # type: ignore[no-untyped-def]
         given.append(snapshot.taught)
-        out = headmaster_step(snapshot, state, event, now)
-        if isinstance(event, Message) and any(
-                isinstance(e, fx.Reply) and e.key.startswith("not_understood")
-                for e in out.effects):
-            out.effects.append(fx.KeepUnread(event.text, "unknown", "not_understood"))
-        return out
+        return headmaster_step(snapshot, state, event, now)
 
     monkeypatch.setattr(engine_module, "step", step)
     return given
