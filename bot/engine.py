@@ -36,7 +36,7 @@ from flows.events import Event, Media, Message
 from flows.headmaster import State, step
 from flows.views import Snapshot
 from storage import conversations as store
-from storage import digests
+from storage import digests, phrases
 from storage.db import Database
 from storage.models import Conversation, InboundMessage, Outbox, Person
 from storage.schedule import QuietHours
@@ -318,7 +318,8 @@ class Engine:
         code = officer.school_code_asked(text)
         school = digests.school_report(session, person, code, now) if code else None
         return officer.OfficerSnapshot(person.id, person.name, person.language,
-                                       person.opted_out_at is not None, digest, school)
+                                       person.opted_out_at is not None, digest, school,
+                                       phrases.taught(session))
 
 
 def _columns(inbound: Inbound) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 from flows import effects as fx
 from flows.events import Message
 from flows.headmaster import State, Step
-from flows.intents import Name, parse
+from flows.intents import Name, TaughtPhrase, parse
 
 DIGEST_OPTIONS = ("option.silent_schools", "option.nudge", "option.photos")
 
@@ -53,6 +53,7 @@ class OfficerSnapshot:
     opted_out: bool = False
     digest: dict[str, Any] = field(default_factory=dict)  # their area, as of now
     school: dict[str, Any] | None = None  # the school a "school CODE" message asked about
+    taught: tuple[TaughtPhrase, ...] = ()  # phrases the state team taught, for the parser
 
 
 def school_code_asked(text: str) -> str | None:
@@ -96,7 +97,7 @@ def _alert(snapshot: OfficerSnapshot, state: State, alert: HelpAlert) -> Step:
 
 
 def _message(snapshot: OfficerSnapshot, state: State, msg: Message) -> Step:
-    intent = parse(msg.button or msg.text, snapshot.language)
+    intent = parse(msg.button or msg.text, snapshot.language, snapshot.taught)
     out = Step(state)
     if snapshot.opted_out:
         if intent.name == Name.START:

@@ -18,7 +18,7 @@ beside it; everything that changes at run time (taught phrases) is passed in as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -128,9 +128,3 @@ def shipped() -> Table:
     """The shipped tables, read once."""
     return merge(read(text, name) for name, text in shipped_files().items())
 
-
-def dump(tables: Mapping[str, Mapping[str, Any]]) -> str:
-    """Tables in the files' form (used to export taught phrases)."""
-    plain = {language: {part: dict(entries) for part, entries in table.items() if entries}
-             for language, table in sorted(tables.items())}
-    return yaml.safe_dump(plain, allow_unicode=True, sort_keys=False, width=100)

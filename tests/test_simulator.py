@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import create_app
 from bot.engine import Engine
 from flows.events import Invitation
-from storage.models import Evidence, InboundMessage, Project
+from storage.models import Evidence, InboundMessage, Project, TaskEvent
 from tests.browser import browser_page, live_server
 from tests.seed import seed_project
 
@@ -119,3 +119,38 @@ def test_a_digest_photo_link_opens_that_photo_only(app, db, invited):
         assert response.mimetype == "image/png"
     assert client.get(link[:-1] + "x").status_code == 404
     assert client.get(f"/evidence/{evidence.id + 1}/{link.rsplit('/', 1)[1]}").status_code == 404
+
+
+def test_a_headmaster_undoes_a_mistaken_done_in_a_real_browser(app, db, invited, tmp_path):
+    """What the headmaster reads: the change said back in words, "0" taking it back, and the
+    task asked about again; an "ok" asked about rather than taken as done."""
+    with live_server(app) as base, browser_page() as page:
+
+        def bot_says(text: str) -> None:
+            page.locator(".bubble.bot", has_text=text).last.wait_for()
+
+        def send(text: str) -> None:
+            page.get_by_label("Message").fill(text)
+            page.get_by_role("button", name="Send").click()
+
+        page.goto(f"{base}/simulator/?phone={invited.phone}")
+        page.get_by_role("button", name="Yes, let's start").click()
+        bot_says("Task 1 of 4")
+        send("theek hai")
+        bot_says("Is task 1, “Brief your teachers”, done? Reply with a number:")
+        send("galti se done likh diya")
+        bot_says("There is nothing to undo")
+        send("ho gaya")
+        bot_says("Task 1, “Brief your teachers”, is marked done (1 of 4). Wrong? Reply 0 to undo.")
+        send("0")
+        bot_says("Undone: task 1, “Brief your teachers”, is back to “not started”.")
+        page.screenshot(path=str(tmp_path / "undo.png"), full_page=True)
+
+    with db.sessions() as session:
+        project = session.get(Project, invited.project_id)
+        assert [t.status for t in sorted(project.tasks, key=lambda t: t.position)] == [
+            "not_started"] * 4
+        events = session.scalars(select(TaskEvent).where(TaskEvent.task_id == project.tasks[0].id)
+                                 .order_by(TaskEvent.id)).all()
+        assert [(e.status, e.note) for e in events][-2:] == [("completed", None),
+                                                             ("not_started", "undone")]
