@@ -1,7 +1,9 @@
 """`kadam campaign launch|extend`: invite a district, block, school list or the whole state.
 
 The work is storage.campaigns (set-based, one transaction); this module parses the options and
-prints the report in the state team's words.
+prints the report in the state team's words. Before queuing anything, a launch says which
+headmasters' language the template lacks and asks to go ahead (`--yes` answers for a script);
+refused or unanswered, it launches nothing and exits with status 1.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import datetime as dt
 
 import click
 
+from bot.i18n import language_name
 from storage.campaigns import (
     REASONS,
     AudienceSpec,
@@ -18,6 +21,7 @@ from storage.campaigns import (
     extend,
     launch,
     parse_audience,
+    preview,
 )
 
 AUDIENCE_HELP = "all, district:NAME, block:NAME or school:CODE; repeat for a union."
@@ -66,18 +70,33 @@ def campaign() -> None:
 @click.option("--reminder-after-days", type=click.IntRange(1), help="Default: template, or 2.")
 @click.option("--max-reminders", type=click.IntRange(0), help="Default: template, or 3.")
 @click.option("--lapse-after-days", type=click.IntRange(1), help="Default: template, or 14.")
+@click.option("--yes", "confirmed", is_flag=True,
+              help="Launch without asking when some headmasters' language is missing from the "
+                   "template (they read it in their second language, else English).")
 def launch_command(
     slug: str, audience: list[AudienceSpec], start_date: dt.date | None, name: str | None,
     send_time: str | None, reminder_after_days: int | None, max_reminders: int | None,
-    lapse_after_days: int | None,
+    lapse_after_days: int | None, confirmed: bool,
 ) -> None:
-    """Launch the latest version of template SLUG and invite the audience's headmasters."""
+    """Launch the latest version of template SLUG and invite the audience's headmasters.
+
+    When the template lacks the language of some of the headmasters it would invite, the
+    launch says how many and which language, and asks before queuing anything (--yes answers
+    yes). Exit status: 0 launched, 1 nothing launched (an error, or the launch declined), 2 a
+    bad option.
+    """
     from bot.cli import database
 
     settings = {"send_time": send_time, "reminder_after_days": reminder_after_days,
                 "max_reminders": max_reminders, "lapse_after_days": lapse_after_days}
     db = database()
     try:
+        review = preview(db, slug, audience, start_date, name=name, settings=settings)
+        if review.missing_languages:
+            echo_missing_languages(review)
+            if not confirmed and not _go_ahead():
+                raise click.ClickException("Nothing was launched. Add the missing languages "
+                                           "to the template, or launch with --yes.")
         report = launch(db, slug, audience, start_date, name=name, settings=settings)
     except CampaignError as error:
         raise click.ClickException(str(error)) from error
@@ -101,6 +120,23 @@ def extend_command(campaign_id: int, audience: list[AudienceSpec]) -> None:
     finally:
         db.dispose()
     echo_report(report, "extended")
+
+
+def _go_ahead() -> bool:
+    """Asks at the terminal; no answer (a script, an empty standard input) is no."""
+    try:
+        return click.confirm("Launch anyway?", default=False, err=True)
+    except click.Abort:
+        click.echo(err=True)
+        return False
+
+
+def echo_missing_languages(report: LaunchReport) -> None:
+    """One warning line per language the template lacks, with the headmasters who read it."""
+    for code, count in report.missing_languages.items():
+        who = "headmaster reads" if count == 1 else "headmasters read"
+        click.echo(f"warning: {count} {who} {language_name(code)}, which {report.template} "
+                   "lacks: they will get it in their second language, else English", err=True)
 
 
 def echo_report(report: LaunchReport, verb: str) -> None:

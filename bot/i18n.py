@@ -67,6 +67,17 @@ def locale_for(language: str) -> Locale:
     return Locale.parse(DEFAULT_LANGUAGE)
 
 
+def language_name(code: str) -> str:
+    """'hi' -> 'Hindi (हिन्दी)': a language as the state team and its readers both know it."""
+    try:
+        locale = Locale.parse(code.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    native = locale.get_display_name(locale) or ""
+    english = locale.get_display_name("en") or code
+    return f"{english} ({native})" if native and native != english else english
+
+
 class Translator:
     """Text in one person's language: gettext with a fallback chain, and content maps."""
 

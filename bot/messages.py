@@ -3,12 +3,20 @@
 Flows and the engine emit keys and parameters; this module turns them into text through Babel.
 Each sentence is one catalog entry with named placeholders, so translators see whole sentences
 and can reorder them. Lists (tasks, projects) are built from whole-line entries.
+
+Four parameters make a message shorter, for SMS (bot/sms_fit.py chooses them): `photo_short`
+(a task prompt's photo request in a few words), `shown` (at most that many items of each list,
+then "and N more"; of a menu, that many lines), `by_status` (a task list as the task numbers
+under each status) and `brief`, the shortest form of a message that has one: an invitation
+in one line, a digest without its blocks, its most common task and who completed, a task
+list headed "Your progress", the list of languages without dots, stories of change cut short.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,18 +206,30 @@ SIMPLE = {
 
 
 def _invitation(t: Translator, p: Mapping[str, Any]) -> str:
-    return t.ngettext(
+    if p.get("brief"):  # for SMS: the facts in one line, with neither name nor objective
+        return t.ngettext(
+            "Namaste! Your school is invited to “%(title)s”: %(tasks_total)s tasks, about "
+            "%(weeks)d week. Shall we start?",
+            "Namaste! Your school is invited to “%(title)s”: %(tasks_total)s tasks, about "
+            "%(weeks)d weeks. Shall we start?",
+            p["weeks"],
+        ) % p
+    text = t.ngettext(
         "Namaste %(name)s! Your school is invited to the project “%(title)s”. "
         "%(objective)s It takes about %(weeks)d week. Tasks: %(tasks_total)s. Shall we start?",
         "Namaste %(name)s! Your school is invited to the project “%(title)s”. "
         "%(objective)s It takes about %(weeks)d weeks. Tasks: %(tasks_total)s. Shall we start?",
         p["weeks"],
-    ) % p
+    ) % {**p, "objective": p.get("objective") or ""}
+    return text if p.get("objective") else re.sub(r" {2,}", " ", text)  # where it stood
 
 
 def _details(t: Translator, p: Mapping[str, Any]) -> str:
-    head = t.gettext("“%(title)s”: %(objective)s") % p
-    lines = [_task_line(t, item) for item in p["tasks"]]
+    if p.get("objective"):
+        head = t.gettext("“%(title)s”: %(objective)s") % p
+    else:
+        head = t.gettext("Tasks of “%(title)s”:") % p
+    lines = _listed(t, p, p["tasks"], lambda item: _task_line(t, item))
     return head + "\n" + "\n".join(lines) + "\n\n" + t.gettext("Shall we start?")
 
 
@@ -221,8 +241,12 @@ def _accepted(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _prompt(t: Translator, p: Mapping[str, Any]) -> str:
-    # Four whole variants rather than sentences glued together, so translators see each one.
-    if p.get("description") and p.get("photo"):
+    # Whole variants rather than sentences glued together, so translators see each one.
+    if p.get("photo") and p.get("photo_short"):  # for SMS, when the longer one would not fit
+        text = t.gettext(
+            "Task %(position)s of %(total)s: %(title)s\nPlease send a photo. Reply with a number:"
+        )
+    elif p.get("description") and p.get("photo"):
         text = t.gettext(
             "Task %(position)s of %(total)s: %(title)s\n%(description)s\n"
             "Please send a photo when it is done. How is it going? Reply with a number:"
@@ -260,9 +284,12 @@ def _undone(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _no_such_task(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = [_task_line(t, item) for item in p["tasks"]]
-    return (t.gettext("There is no task %(number)s in “%(title)s”. Its tasks:") % p) + "\n" + \
-        "\n".join(lines)
+    if p.get("by_status"):
+        lines = _by_status(t, p["tasks"])
+    else:
+        lines = _listed(t, p, p["tasks"], lambda item: _task_line(t, item))
+    head = t.gettext("There is no task %(number)s in “%(title)s”. Its tasks:") % p
+    return head + "\n" + "\n".join(lines)
 
 
 def _next_on(t: Translator, p: Mapping[str, Any]) -> str:
@@ -279,12 +306,12 @@ def _celebration(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _status(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = []
-    for project in p["projects"]:
+    def line(project: Mapping[str, Any]) -> str:
         values = {**project, "title": t.pick(project["title"]),
                   "status": t.gettext(PROJECT_STATUS.get(project["status"], project["status"]))}
-        lines.append(t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s)")
-                     % values)
+        return t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s)") % values
+
+    lines = _listed(t, p, p["projects"], line)
     return t.gettext("Your progress:") + "\n" + "\n".join(lines)
 
 
@@ -297,9 +324,13 @@ def _task_line(t: Translator, item: Mapping[str, Any]) -> str:
 
 
 def _task_list(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = [_task_line(t, item) for item in p["tasks"]]
+    if p.get("by_status"):
+        lines = _by_status(t, p["tasks"])
+    else:
+        lines = [_task_line(t, item) for item in p["tasks"]]
     footer = t.gettext("Reply with a task number to open it, or “task 2 done” to update it.")
-    return (t.gettext("Tasks of “%(title)s”:") % p) + "\n" + "\n".join(lines) + "\n\n" + footer
+    head = t.gettext("Your progress:") if p.get("brief") else t.gettext("Tasks of “%(title)s”:") % p
+    return head + "\n" + "\n".join(lines) + "\n\n" + footer
 
 
 def _which_project(t: Translator, p: Mapping[str, Any]) -> str:
@@ -308,8 +339,36 @@ def _which_project(t: Translator, p: Mapping[str, Any]) -> str:
     return t.gettext("Which project is this about? Reply with a number:") + "\n" + "\n".join(lines)
 
 
+def _by_status(t: Translator, tasks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The task numbers under each status ("Done: 1, 2, 3"), in the order tasks go."""
+    groups: dict[str, list[str]] = {}
+    for item in tasks:
+        groups.setdefault(item.get("status", "not_started"), []).append(str(item["position"]))
+    lines = []
+    for status in TASK_STATUS:
+        if status in groups:
+            label = t.gettext(TASK_STATUS[status])
+            lines.append(t.gettext("%(status)s: %(positions)s") % {
+                "status": label[:1].upper() + label[1:], "positions": ", ".join(groups[status])})
+    return lines
+
+
+def _shown(p: Mapping[str, Any], most: int) -> int:
+    """How many items of a list to show: `most`, or fewer where `shown` says so."""
+    return min(most, p["shown"]) if p.get("shown") is not None else most
+
+
+def _listed(t: Translator, p: Mapping[str, Any], items: Sequence[Any],
+            line: Callable[[Any], str]) -> list[str]:
+    """Each item as a line: all of them, or the first `shown` and then "and N more"."""
+    cap = _shown(p, len(items))
+    more = [t.gettext("and %(count)s more") % {"count": len(items) - cap}] if (
+        len(items) > cap) else []
+    return [line(item) for item in items[:cap]] + more
+
+
 def _which_task(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = [_task_line(t, item) for item in p["tasks"]]
+    lines = _listed(t, p, p["tasks"], lambda item: _task_line(t, item))
     return t.gettext("Which task is this for? Reply with its number:") + "\n" + "\n".join(lines)
 
 
@@ -322,44 +381,47 @@ def _evidence_saved(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 DIGEST_LIMIT = 1000  # one WhatsApp message an officer reads in a glance
+STORY_BRIEF = 60  # characters of a story of change kept in its SMS form
 NAMES_SHOWN = 3
 BLOCKS_SHOWN = 5
 
 
-def _names(t: Translator, names: list[str]) -> str:
+def _names(t: Translator, names: list[str], most: int = NAMES_SHOWN) -> str:
     """The first few names, then "and N more"."""
-    shown = ", ".join(names[:NAMES_SHOWN])
-    if len(names) <= NAMES_SHOWN:
+    shown = ", ".join(names[:most])
+    if len(names) <= most:
         return shown
     return t.gettext("%(names)s and %(count)s more") % {"names": shown,
-                                                         "count": len(names) - NAMES_SHOWN}
+                                                         "count": len(names) - most}
 
 
-def _digest_section(t: Translator, c: Mapping[str, Any]) -> list[str]:
+def _digest_section(t: Translator, c: Mapping[str, Any], p: Mapping[str, Any]) -> list[str]:
     values = {k: number(t, v) for k, v in c.items()}
     lines = [t.gettext("“%(title)s”: %(started)s of %(schools)s schools started, "
                        "%(completed)s completed.") % values]
     # A district officer reads the blocks furthest behind first; the rest are one line.
     blocks = sorted(c.get("blocks", []), key=lambda b: (b["completed"] / max(b["schools"], 1),
                                                         b["block"]))
-    for block in blocks[:BLOCKS_SHOWN]:
+    most = 0 if p.get("brief") else _shown(p, BLOCKS_SHOWN)
+    for block in blocks[:most]:
         lines.append(t.gettext("%(block)s: %(completed)s of %(schools)s completed")
                      % {k: number(t, v) for k, v in block.items()})
-    if len(blocks) > BLOCKS_SHOWN:
-        lines.append(t.gettext("and %(count)s more blocks") % {"count": len(blocks) -
-                                                               BLOCKS_SHOWN})
-    if c.get("task"):
+    if len(blocks) > most and not p.get("brief"):
+        lines.append(t.gettext("and %(count)s more blocks") % {"count": len(blocks) - most})
+    names = _shown(p, NAMES_SHOWN)
+    if c.get("task") and not p.get("brief"):
         task = c["task"]
         lines.append(t.gettext("Most schools are on task %(position)s: %(title)s") % {
             "position": task["position"], "title": t.pick(task["title"])})
-    if c.get("completed_this_week"):
+    if c.get("completed_this_week") and not p.get("brief"):
         lines.append(t.gettext("Completed this week: %(names)s") % {
-            "names": _names(t, c["completed_this_week"])})
+            "names": _names(t, c["completed_this_week"], names)})
     if c.get("help"):
-        lines.append(t.gettext("Asked for help: %(names)s") % {"names": _names(t, c["help"])})
+        lines.append(t.gettext("Asked for help: %(names)s") % {
+            "names": _names(t, c["help"], names)})
     if c.get("silent"):
         lines.append(t.gettext("Silent for 7 days or more: %(names)s") % {
-            "names": _names(t, c["silent"])})
+            "names": _names(t, c["silent"], names)})
     return lines
 
 
@@ -369,9 +431,10 @@ def _digest(t: Translator, p: Mapping[str, Any]) -> str:
         return head + "\n" + t.gettext("No campaign is running in your schools this week.")
     text = head
     room = DIGEST_LIMIT - 120  # the numbered replies (1, 2, 3) follow the text
-    for campaign in p["campaigns"]:
-        section = "\n".join(_digest_section(t, campaign))
-        if len(text) + len(section) + 2 > room:
+    most = _shown(p, len(p["campaigns"]))
+    for n, campaign in enumerate(p["campaigns"]):
+        section = "\n".join(_digest_section(t, campaign, p))
+        if n >= most or len(text) + len(section) + 2 > room:
             text += "\n\n" + t.gettext("More campaigns are on the dashboard.")
             break
         text += "\n\n" + section
@@ -381,15 +444,16 @@ def _digest(t: Translator, p: Mapping[str, Any]) -> str:
 def _digest_silent(t: Translator, p: Mapping[str, Any]) -> str:
     if not p["schools"]:
         return t.gettext("No school has been silent for 7 days or more.")
-    lines = [t.gettext("%(name)s (%(code)s): %(days)s days") % {**s, "days": s["days"] or "-"}
-             for s in p["schools"]]
+    lines = _listed(t, p, p["schools"], lambda s: t.gettext("%(name)s (%(code)s): %(days)s days")
+                    % {**s, "days": s["days"] or "-"})
     return t.gettext("Silent for 7 days or more:") + "\n" + "\n".join(lines)
 
 
 def _digest_photos(t: Translator, p: Mapping[str, Any]) -> str:
     if not p["photos"]:
         return t.gettext("No photos this week yet.")
-    lines = [t.gettext("%(school)s, task %(task)s: %(url)s") % photo for photo in p["photos"]]
+    lines = _listed(t, p, p["photos"],
+                    lambda photo: t.gettext("%(school)s, task %(task)s: %(url)s") % photo)
     return t.gettext("This week's photos:") + "\n" + "\n".join(lines)
 
 
@@ -401,19 +465,22 @@ def _help_alert(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _school_report(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = [t.gettext("%(school)s (%(code)s), headmaster %(headmaster)s") % p]
-    for project in p["projects"]:
+    def line(project: Mapping[str, Any]) -> str:
         values = {**project, "title": t.pick(project["title"]),
                   "status": t.gettext(PROJECT_STATUS.get(project["status"], project["status"])),
                   "days": project["days"] if project["days"] is not None else "-"}
-        lines.append(t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s), "
-                               "last heard %(days)s days ago") % values)
-    return "\n".join(lines)
+        return t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s), "
+                         "last heard %(days)s days ago") % values
+
+    head = t.gettext("%(school)s (%(code)s), headmaster %(headmaster)s") % p
+    return "\n".join([head, *_listed(t, p, p["projects"], line)])
 
 
 def _language_choice(t: Translator, p: Mapping[str, Any]) -> str:
     # Each language is listed in its own script, so anyone can find theirs whatever they read.
-    lines = [f"{item['n']}. {item['name']}" for item in p["languages"]]
+    # Every one is always listed; for SMS ("brief") without the dots.
+    form = "{n} {name}" if p.get("brief") else "{n}. {name}"
+    lines = [form.format(**item) for item in p["languages"]]
     return t.gettext("Choose your language. Reply with a number:") + "\n" + "\n".join(lines)
 
 
@@ -423,7 +490,13 @@ def _broadcast(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _stories(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = [t.gettext("%(school)s: “%(story)s”") % story for story in p["stories"]]
+    def line(story: Mapping[str, Any]) -> str:
+        words = story["story"]
+        if p.get("brief") and len(words) > STORY_BRIEF:  # the headmaster's words, cut for SMS
+            words = words[:STORY_BRIEF].rsplit(" ", 1)[0] + "…"
+        return t.gettext("%(school)s: “%(story)s”") % {**story, "story": words}
+
+    lines = _listed(t, p, p["stories"], line)
     return t.gettext("🎉 Stories of change from our schools this week:") + "\n" + "\n".join(
         lines)
 
@@ -469,6 +542,11 @@ def render(key: str, params: Mapping[str, Any], options: list[str] | tuple[str, 
         text = RENDERERS[key](t, values)
     elif key in SIMPLE:
         text = t.gettext(SIMPLE[key]) % values
+        if values.get("shown") is not None and "\n" in text:
+            # A menu by SMS keeps its greeting, its first `shown` lines and its last (how to
+            # stop messages, which every message that teaches commands must say).
+            head, *middle, last = text.split("\n")
+            text = "\n".join([head, *middle[: values["shown"]], last])
     else:
         raise KeyError(f"unknown message key {key!r}")
     labels = [t.gettext(OPTIONS[o]) for o in options]

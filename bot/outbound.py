@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.messages import Rendered, render
+from bot.sms_fit import sms_text
 from storage.campaigns import invitation_params_many
 from storage.models import Broadcast, Outbox, Person
 
@@ -45,6 +46,20 @@ def render_row(session: Session, row: Outbox, person: Person | None,
     """Render in the recipient's language now, not when the row was queued (they may have
     switched language since). `params`: the row's, when the caller has filled them already."""
     params = row_params(session, row) if params is None else params
-    language = person.language if person else (row.language or default_language)
-    second = person.second_language if person else None
+    language, second = _languages(row, person, default_language)
     return render(row.key, params, list(row.options or []), language, second)
+
+
+def sms_row(session: Session, row: Outbox, person: Person | None,
+            default_language: str = "en", params: dict[str, Any] | None = None) -> str:
+    """The row as an SMS phone gets it, shortened to its segment budget (bot.sms_fit)."""
+    params = row_params(session, row) if params is None else params
+    language, second = _languages(row, person, default_language)
+    return sms_text(row.key, params, list(row.options or []), language, second)
+
+
+def _languages(row: Outbox, person: Person | None,
+               default_language: str) -> tuple[str, str | None]:
+    if person is None:
+        return row.language or default_language, None
+    return person.language, person.second_language

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from bot.config import Settings
 from bot.engine import Engine, Inbound
 from bot.messages import Rendered
-from bot.outbound import render_row
+from bot.outbound import render_row, sms_row
 from storage.db import Database
 from storage.models import InboundMessage, Outbox, Person, School
 
@@ -89,7 +89,7 @@ def _history(session, person: Person) -> list[Bubble]:
     for row in outbound:
         rendered: Rendered = render_row(session, row, person, settings.default_language)
         reply = Bubble(False, rendered.text, _time(row.created_at), rendered.options,
-                       rendered.numbered(), row.status)
+                       sms_row(session, row, person, settings.default_language), row.status)
         items.append((row.created_at, 1, row.id, reply))
     # Replies written in one step share a time: their ids keep them in the order written.
     items.sort(key=lambda item: (item[0], item[1], item[2]))

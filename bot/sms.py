@@ -8,6 +8,7 @@ units (an emoji takes two).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 GSM7_BASIC = set(
@@ -37,7 +38,12 @@ PLAIN = str.maketrans({"“": '"', "”": '"', "«": '"', "»": '"', "‘": "'",
                        "\u00a0": " ", "\u202f": " ", "–": "-", "—": "-", "…": "..."})
 
 
+# A celebration's emoji alone would make an English SMS UCS-2: on SMS it goes, where that helps.
+EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]\uFE0F? ?")
+
+
 def plain_for_sms(text: str) -> str:
-    """The text with typographic quotes and spaces made plain, if that makes it cheaper."""
-    plain = text.translate(PLAIN)
+    """The text with typographic quotes and spaces made plain (and emoji dropped), if that
+    makes it cheaper."""
+    plain = EMOJI.sub("", text.translate(PLAIN))
     return plain if sms_cost(plain).segments < sms_cost(text).segments else text

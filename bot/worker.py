@@ -43,8 +43,8 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.media import MediaFetcher
 from bot.messages import Rendered, render
-from bot.outbound import render_row, rows_params
-from bot.sms import plain_for_sms, sms_cost
+from bot.outbound import render_row, rows_params, sms_row
+from bot.sms import sms_cost
 from storage import outbox
 from storage.db import Database
 from storage.models import Outbox, Person
@@ -350,17 +350,11 @@ class Worker:
             return Result(item, "not_sent", error_message=route.reason)
         if route.form == "template":
             return self._template_message(item, row, params, message, rendered, route)
-        if route.form == "sms" and sms_cost(message.body).segments > SMS_SEGMENTS:
-            # A task's how-to can be long; on SMS the task itself is what must arrive, so the
-            # description and the photo reminder give way (the task's number still answers).
-            brief = {k: v for k, v in params.items() if k != "description"}
-            brief["photo"] = False
-            shorter = render(row.key, brief, list(row.options or []),
-                             item.language or self.settings.default_language,
-                             item.second_language)
-            message = replace(message, body=shorter.numbered())
         if route.form == "sms":
-            message = replace(message, body=plain_for_sms(message.body))
+            # What must arrive fits the segment budget: the how-to, the objective and long
+            # lists give way, in that order (bot/sms_fit.py).
+            message = replace(message, body=sms_row(session, row, person,
+                                                    self.settings.default_language, params))
         return replace(message, form=route.form)
 
     def _template_message(self, item: outbox.ClaimedMessage, row: Outbox,
@@ -467,9 +461,6 @@ class Worker:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-SMS_SEGMENTS = 3  # the most an SMS prompt may cost
 
 
 def _sms_cost(result: Result) -> tuple[str | None, int | None]:

@@ -118,19 +118,24 @@ def _message(snapshot: OfficerSnapshot, state: State, msg: Message) -> Step:
     if state.name == "help_alert" and msg.text.strip():
         return _relay(out, state, msg.text.strip())  # whatever they write is the answer
     if state.name == "digest" and intent.number is not None and intent.name == Name.UNKNOWN:
-        return _digest_action(out, state, intent.number)
+        return _digest_action(out, state, intent.number, snapshot.digest)
     if msg.text.strip():
         out.do(fx.KeepUnread(msg.text.strip(), str(intent.name), "not_understood"))
     return out.say("officer.not_understood")
 
 
-def _digest_action(out: Step, state: State, number: int) -> Step:
-    """1: the silent schools by name; 2: nudge them; 3: this week's photos."""
-    silent = state.context.get("silent", [])
+def _digest_action(out: Step, state: State, number: int, now: dict[str, Any]) -> Step:
+    """1: the silent schools by name; 2: nudge them; 3: this week's photos. Of the schools
+    the digest named, only those still silent now (`now`: the area's digest as of this
+    message): a headmaster who has written since, even only "status", is heard from."""
+    current = set(now.get("silent_projects", []))
+    # (The entries of a digest sent before they named their project are left as they were.)
+    silent = [s for s in state.context.get("silent", [])
+              if "project" not in s or s["project"] in current]
     if number == 1:
         return out.say("digest.silent", schools=silent)
     if number == 2:
-        projects = state.context.get("silent_projects", [])
+        projects = [p for p in state.context.get("silent_projects", []) if p in current]
         out.do(fx.Nudge(tuple(projects)))
         return out.say("digest.nudged", count=len(projects))
     if number == 3:

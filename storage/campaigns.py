@@ -49,7 +49,7 @@ from storage.models import (
     UTCDateTime,
 )
 from storage.schedule import Pace
-from storage.templates import latest
+from storage.templates import languages_spoken, latest
 
 AUDIENCE_KINDS = ("all", "district", "block", "school")
 INVITE_OPTIONS = ["option.accept", "option.not_now", "option.details"]
@@ -131,6 +131,9 @@ class LaunchReport:
     headmasters_invited: int = 0
     skipped: dict[str, Skipped] = field(default_factory=dict)  # by reason, see REASONS
     unmatched: list[str] = field(default_factory=list)  # specs that name no school
+    # Headmasters to be invited whose language the template lacks: {language code: how many}.
+    # They read it in their second language, else English (bot.i18n's fallback chain).
+    missing_languages: dict[str, int] = field(default_factory=dict)
 
 
 def today(timezone: str | None = None) -> dt.date:
@@ -223,7 +226,27 @@ def preview(
         report.skipped[NO_HEADMASTER] = _skipped(session, in_audience & ~gets_project)
         report.skipped[OPTED_OUT] = _skipped(session, in_audience & opted_out)
         report.headmasters_invited = report.projects_created - report.skipped[OPTED_OUT].count
+        report.missing_languages = _missing_languages(session, template, in_audience)
     return report
+
+
+def _missing_languages(session: Session, template: Template, in_audience: Condition
+                       ) -> dict[str, int]:
+    """How many of the headmasters a launch would message read a language the template lacks,
+    by language, most first."""
+    headmasters = _headmaster_of_school()
+    language = func.coalesce(Person.language, "en")
+    rows = session.execute(
+        select(language, func.count())
+        .select_from(School)
+        .join(headmasters, headmasters.c.school_id == School.id)
+        .join(Person, Person.id == headmasters.c.headmaster_id)
+        .where(in_audience, Person.opted_out_at.is_(None),
+               language.not_in(sorted(languages_spoken(template)) or [""]))
+        .group_by(language)
+    ).all()
+    return dict(sorted(((code, int(count)) for code, count in rows),
+                       key=lambda item: (-item[1], item[0])))
 
 
 def default_name(template: Template, start_date: dt.date) -> str:

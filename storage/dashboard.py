@@ -11,13 +11,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.digests import SILENT_AFTER
 from storage.gallery import INLINE_TYPES, Page, title_of
 from storage.models import (
-    PROJECT_ACTIVE,
     PROJECT_IN_PROGRESS,
     PROJECT_INVITED,
     PROJECT_LAPSED,
@@ -37,9 +35,9 @@ from storage.models import (
     TaskEvent,
     Template,
     TemplateTask,
-    UTCDateTime,
 )
 from storage.scope import Scope, block_key, district_key
+from storage.silence import heard, is_silent, last_heard, silent_condition
 
 
 @dataclass
@@ -169,23 +167,11 @@ class SchoolRow:
     block: str
     headmaster: str
     status: str
-    heard: Any  # last reply, else start, else invitation
+    heard: Any  # the headmaster's last message, else the last reply, start or invitation
     silent: bool
     done: int
     total: int
     current: str  # the first open task of a running project, "" otherwise
-
-
-def heard() -> Any:
-    """When the school was last heard from: the digests' rule (storage/digests.py)."""
-    return func.coalesce(Project.last_reply_at, Project.started_at, Project.invited_at)
-
-
-def silent_condition(now: dt.datetime) -> Any:
-    """A waiting or running project not heard from in SILENT_AFTER: the BEO digest's silent,
-    so the dashboard and the officers' Monday message name the same schools."""
-    return Project.status.in_(PROJECT_ACTIVE) & or_(
-        heard().is_(None), heard() < literal(now - SILENT_AFTER, UTCDateTime()))
 
 
 def campaign_info(session: Session, campaign_id: int) -> CampaignInfo | None:
@@ -203,11 +189,12 @@ def area_rows(session: Session, scope: Scope, campaign_id: int, now: dt.datetime
     """The campaign's districts (or blocks) inside the scope, by name, with their counts and
     silent schools: one GROUP BY over the campaign's projects."""
     keys = [district_key()] + ([block_key()] if by_block else [])
-    silent = func.sum(case((silent_condition(now), 1), else_=0)).label("silent")
+    silent = func.sum(case((silent_condition(now, Person.last_inbound_at), 1), else_=0))
     rows = session.execute(
         select(func.min(School.district).label("district"),
-               func.min(School.block).label("block"), *status_counts(), silent)
+               func.min(School.block).label("block"), *status_counts(), silent.label("silent"))
         .join(School, School.id == Project.school_id)
+        .join(Person, Person.id == Project.headmaster_id)
         .where(Project.campaign_id == campaign_id, scope.condition())
         .group_by(*keys)
     ).all()
@@ -268,9 +255,10 @@ def school_rows(session: Session, scope: Scope, campaign_id: int, now: dt.dateti
     """One page of the campaign's schools in the scope, by name: two queries, the second over
     this page's projects only (their tasks), whatever the size of the area."""
     page = max(1, page)
-    is_silent = silent_condition(now)
+    silent = silent_condition(now, Person.last_inbound_at)
     query = (
-        select(Project.id, Project.status, heard().label("heard"), is_silent.label("silent"),
+        select(Project.id, Project.status, heard(Person.last_inbound_at).label("heard"),
+               silent.label("silent"),
                School.code, School.name, School.district, School.block,
                Person.name.label("headmaster"))
         .join(School, School.id == Project.school_id)
@@ -278,7 +266,7 @@ def school_rows(session: Session, scope: Scope, campaign_id: int, now: dt.dateti
         .where(Project.campaign_id == campaign_id, scope.condition())
     )
     if silent_only:
-        query = query.where(is_silent)
+        query = query.where(silent)
     rows = session.execute(query.order_by(School.name, School.code)
                            .offset((page - 1) * per_page).limit(per_page + 1)).all()
     shown = rows[:per_page]  # one more than shown was asked for, to know of a next page
@@ -407,10 +395,6 @@ def _school(school: School, headmasters: list[Headmaster],
                         school.block.strip(), school.cluster, headmasters, projects or [])
 
 
-def _is_silent(status: str, last: Any, now: dt.datetime) -> bool:
-    return status in PROJECT_ACTIVE and (last is None or last < now - SILENT_AFTER)
-
-
 def school_detail(session: Session, scope: Scope, code: str, now: dt.datetime
                   ) -> SchoolDetail | None:
     """A school in the scope, its headmaster(s) and its projects; None when the school is not
@@ -435,8 +419,8 @@ def school_detail(session: Session, scope: Scope, code: str, now: dt.datetime
         done, count, current = progress.get(row.id, (0, 0, ""))
         running = row.status in (PROJECT_STARTED, PROJECT_IN_PROGRESS)
         projects.append(SchoolProject(row.id, row.campaign_id, row.name, title_of(row.title),
-                                      row.status, row.heard, _is_silent(row.status, row.heard,
-                                                                        now),
+                                      row.status, row.heard, is_silent(row.status, row.heard,
+                                                                       now),
                                       done, count, current if running else ""))
     return _school(school, [_headmaster(p) for p in people], projects)
 
@@ -462,10 +446,10 @@ def project_detail(session: Session, scope: Scope, project_id: int, now: dt.date
     # they were never invited: opted out). Until `now`, so a page with a pinned clock agrees.
     since = project.invited_at or launched
     events, truncated = _timeline(session, project, person.id, tasks, since, now)
-    last = project.last_reply_at or project.started_at or project.invited_at
+    last = last_heard(person.last_inbound_at, project)
     return ProjectDetail(
         project.id, project.status, campaign, _school(school, []), _headmaster(person), last,
-        _is_silent(project.status, last, now), project.story, project.share_story,
+        is_silent(project.status, last, now), project.story, project.share_story,
         project.story_picked_at, tasks, events, truncated)
 
 

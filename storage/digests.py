@@ -38,9 +38,10 @@ from storage.models import (
     TemplateTask,
 )
 from storage.scope import block_key, district_key
+from storage.silence import SILENT_AFTER as SILENT_AFTER  # where callers have imported it from
+from storage.silence import heard, is_silent, last_heard
 
 WEEK = dt.timedelta(days=7)
-SILENT_AFTER = dt.timedelta(days=7)
 LISTED = 30  # silent schools listed in reply to "1"
 PHOTOS = 10
 WAITING = (PROJECT_INVITED, PROJECT_STARTED, PROJECT_IN_PROGRESS)
@@ -128,12 +129,12 @@ def digests(session: Session, officers: Sequence[Any], now: dt.datetime, public_
 def _project_rows(session: Session, in_districts: Any, now: dt.datetime) -> Sequence[Any]:
     return session.execute(
         select(Project.id, Project.campaign_id, Project.status, Project.completed_at,
-               func.coalesce(Project.last_reply_at, Project.started_at, Project.invited_at)
-               .label("heard"),
+               heard(Person.last_inbound_at).label("heard"),
                School.code, School.name, _district().label("district"),
                _block().label("block"), School.block.label("block_name"),
                School.district.label("district_name"))
         .join(School, School.id == Project.school_id)
+        .join(Person, Person.id == Project.headmaster_id)
         .where(in_districts)
         .order_by(School.name)
     ).all()
@@ -206,8 +207,7 @@ def _assemble(area: Area, officer: Any, rows: list[Any], current: dict[int, int]
                 p.completed_at and p.completed_at >= now - WEEK for p in projects):
             continue  # a campaign that is over and quiet is not news
         title, task_titles = titles.get(campaign_id, ({}, {}))
-        silent = [p for p in projects
-                  if p.status in WAITING and (p.heard is None or p.heard < now - SILENT_AFTER)]
+        silent = [p for p in projects if is_silent(p.status, p.heard, now)]
         silent_all.extend(silent)
         positions = Counter(current[p.id] for p in projects if p.id in current)
         common = positions.most_common(1)
@@ -237,7 +237,7 @@ def _assemble(area: Area, officer: Any, rows: list[Any], current: dict[int, int]
         "area": (officer.block if area.block else officer.district) or "",
         "level": "block" if area.block else "district",
         "campaigns": campaigns,
-        "silent_schools": [{"name": p.name, "code": p.code,
+        "silent_schools": [{"name": p.name, "code": p.code, "project": p.id,
                             "days": (now - p.heard).days if p.heard else None}
                            for p in silent_all[:LISTED]],
         "silent_projects": [p.id for p in silent_all],
@@ -269,7 +269,7 @@ def school_report(session: Session, officer: Any, code: str, now: dt.datetime
             Task.project_id == project.id, Task.status == "completed")) or 0
         total = session.scalar(select(func.count()).select_from(Task).where(
             Task.project_id == project.id)) or 0
-        heard = project.last_reply_at or project.started_at or project.invited_at
+        heard = last_heard(project.headmaster.last_inbound_at, project)
         projects.append({"title": title, "status": project.status, "done": done,
                          "total": total, "days": (now - heard).days if heard else None})
     return {"school": school.name, "code": school.code, "headmaster": headmaster or "-",

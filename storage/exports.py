@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from storage.dashboard import silent_condition
 from storage.gallery import title_of
 from storage.models import (
     PROJECT_IN_PROGRESS,
@@ -42,6 +41,7 @@ from storage.models import (
     TemplateTask,
 )
 from storage.scope import Scope
+from storage.silence import heard, silent_condition
 
 PROJECT_STATUSES = (PROJECT_INVITED, PROJECT_STARTED, PROJECT_IN_PROGRESS, PROJECT_SUBMITTED,
                     PROJECT_LAPSED)
@@ -62,6 +62,7 @@ PROJECT_COLUMNS = (
     "started_at",
     "completed_at",
     "last_reply_at",
+    "last_heard_at",  # anything the headmaster wrote, as "silent" counts it (storage/silence.py)
 )
 MESSAGE_COLUMNS = (
     "created_at",
@@ -127,7 +128,7 @@ def project_rows(session: Session, campaign_id: int | None = None, *,
     """One tuple per project in PROJECT_COLUMNS order, by campaign then project id.
 
     Only the scope's schools; with `status`, projects in that status; with `silent_at`, the
-    projects silent then (storage.dashboard.silent_condition: as the BEO digest counts them).
+    projects silent then (storage.silence: as the BEO digest counts them).
     Counts are ints; times are ISO 8601 UTC text ('' when not yet), the same in CSV and XLSX.
     """
     tasks = (
@@ -165,6 +166,7 @@ def project_rows(session: Session, campaign_id: int | None = None, *,
             Project.started_at,
             Project.completed_at,
             Project.last_reply_at,
+            heard(Person.last_inbound_at),
         )
         .select_from(Project)
         .join(Campaign, Campaign.id == Project.campaign_id)

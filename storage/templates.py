@@ -397,6 +397,16 @@ def digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def languages_spoken(template: Template) -> set[str]:
+    """The languages a stored template has whole: its title, objective and every task title
+    (a how-to is optional, so it does not count). Anyone else reads it in another language."""
+    texts = [template.title, template.objective, *(task.title for task in template.tasks)]
+    spoken = set(texts[0] or {})
+    for text in texts[1:]:
+        spoken &= set(text or {})
+    return spoken
+
+
 def latest(session: Session, slug: str) -> Template | None:
     """The newest version of the template called `slug`, if any was loaded."""
     query = select(Template).where(Template.slug == slug).order_by(Template.version.desc())

@@ -335,6 +335,28 @@ def test_a_new_template_version_since_the_review_is_reviewed_again(state, db, ro
     assert count(db, Campaign) == 0
 
 
+def test_the_review_says_whose_language_the_template_lacks_before_anything_is_queued(
+        state, db, roster):
+    # The template speaks English only; P2's headmaster reads Marathi (P3's opted out, and
+    # gets no message whatever the language).
+    review = review_launch(state)
+
+    text = text_of(review)
+    assert "not written in every headmaster's language" in text
+    assert "1 headmaster reads Marathi (मराठी)" in text
+    assert "Launch to 4 schools anyway" in text
+    assert count(db, Campaign) == 0 and count(db, Outbox) == 0
+
+    launched = state.post("/admin/campaigns/new", data=_multi(hidden_fields(review)))
+    assert "4 Projects created" in text_of(launched)
+
+
+def test_the_review_has_no_language_warning_when_the_template_speaks_everyones(state, db, roster):
+    text = text_of(review_launch(state, "school:P1\nschool:M1"))
+    assert "not written in every headmaster's language" not in text
+    assert "Launch to 2 schools" in text and "anyway" not in text
+
+
 def test_unmatched_audience_is_warned_and_an_empty_one_cannot_launch(state, db, roster):
     text = text_of(review_launch(state, "district:Punee"))
     assert "district:Punee matches no school in the roster" in text

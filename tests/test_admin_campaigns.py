@@ -12,18 +12,19 @@ from sqlalchemy import func, select
 
 from storage.campaigns import launch
 from storage.dashboard import school_rows
-from storage.digests import SILENT_AFTER
 from storage.models import (
     PROJECT_ACTIVE,
     Evidence,
     InboundMessage,
     Outbox,
+    Person,
     Project,
     School,
     Task,
     TemplateTask,
 )
 from storage.scope import Scope
+from storage.silence import SILENT_AFTER
 from tests.admin_support import (
     AREAS,
     NOW,
@@ -117,11 +118,12 @@ def silent_by_rule(db, block):
     """The digests' rule, straight from the rows: waiting or running, not heard for a week."""
     with db.sessions() as session:
         rows = session.execute(
-            select(School.code, Project.status, Project.last_reply_at, Project.started_at,
-                   Project.invited_at)
-            .join(School, School.id == Project.school_id).where(School.block == block)).all()
+            select(School.code, Project.status, Person.last_inbound_at, Project.last_reply_at,
+                   Project.started_at, Project.invited_at)
+            .join(School, School.id == Project.school_id)
+            .join(Person, Person.id == Project.headmaster_id).where(School.block == block)).all()
     return sorted(code for code, status, *times in rows if status in PROJECT_ACTIVE
-                  and (next((t for t in times if t), None) or NOW) <= NOW - SILENT_AFTER)
+                  and max((t for t in times if t), default=NOW) < NOW - SILENT_AFTER)
 
 
 def block_url(world, district, block, query=""):

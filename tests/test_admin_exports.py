@@ -95,7 +95,7 @@ def expected_projects(db, codes: list[str]) -> list[tuple[Any, ...]]:
                 p.school.block, p.school.code, p.school.name, p.headmaster.name,
                 p.headmaster.phone, p.status, sum(t.status == "completed" for t in p.tasks),
                 len(p.tasks), len(kept), _iso(p.started_at), _iso(p.completed_at),
-                _iso(p.last_reply_at)))
+                _iso(p.last_reply_at), _iso(_heard(p))))
         return rows
 
 
@@ -251,6 +251,13 @@ def test_a_block_user_gets_only_their_block(app, db, world):
             assert read_csv(Download(client, f"/admin/exports/{what}.csv?{query}"))[1:] == [], query
 
 
+def _heard(p: Project) -> dt.datetime | None:
+    """The last of anything the headmaster wrote, the last reply, the start, the invitation."""
+    times = [t for t in (p.headmaster.last_inbound_at, p.last_reply_at, p.started_at,
+                         p.invited_at) if t]
+    return max(times) if times else None
+
+
 def _silent(db, codes: list[str]) -> list[str]:
     """Silent as the officers' digests count it: waiting or running, nothing heard for 7 days."""
     with db.sessions() as session:
@@ -258,7 +265,7 @@ def _silent(db, codes: list[str]) -> list[str]:
         return sorted(
             p.school.code for p in projects
             if p.status in ("invited", "started", "in_progress")
-            and (p.last_reply_at or p.started_at or p.invited_at) < NOW - dt.timedelta(days=7))
+            and _heard(p) < NOW - dt.timedelta(days=7))
 
 
 def test_only_silent_schools(app, db, world):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from storage.campaigns import (
     invitation_params,
     launch,
     parse_audience,
+    preview,
 )
 from storage.db import Database
 from storage.models import Campaign, Conversation, Outbox, Person, Project, Task
@@ -27,6 +29,7 @@ from tests.factories import make_beo, make_headmaster, make_school, make_templat
 
 NOW = dt.datetime(2024, 7, 1, 4, 30, tzinfo=dt.UTC)
 START = dt.date(2024, 7, 1)
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 @pytest.fixture
@@ -372,3 +375,75 @@ def test_cli_launch_refuses_clearly(db, roster, kadam, args, code, message):
     assert result.exit_code == code
     assert message in result.output
     assert _count(db, Campaign) == 0
+
+
+# -- headmasters whose language the template lacks ---------------------------------------------
+
+
+def _reads(db, language: str, *codes: str) -> None:
+    with db.transaction() as session:
+        for person in session.scalars(select(Person).join(Person.school)):
+            if person.school.code in codes:
+                person.language = language
+
+
+def test_the_preview_counts_the_headmasters_whose_language_the_template_lacks(db, roster):
+    _reads(db, "or", "P1", "P3")
+    _reads(db, "ta", "N1")
+    with db.transaction() as session:
+        session.get(Person, roster["P3"]).opted_out_at = NOW  # gets no message at all
+
+    report = preview(db, "clean-classrooms", ["all"], START)
+
+    # The template is written in English (its title in Hindi too): Odia and Tamil are missing.
+    assert report.missing_languages == {"or": 1, "ta": 1}
+    assert _count(db, Campaign) == 0
+
+
+def test_a_template_in_all_fourteen_languages_leaves_no_one_out(db, roster):
+    from storage.templates import load, parse
+
+    load(db, parse((TEMPLATES / "retell-the-tale.yaml").read_text(encoding="utf-8")))
+    _reads(db, "or", "P1")
+    _reads(db, "ta", "N1")
+
+    assert preview(db, "retell-the-tale", ["all"], START).missing_languages == {}
+
+
+def _launch(db, monkeypatch, *extra: str, answer: str | None = None):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    return CliRunner().invoke(main, ["campaign", "launch", "clean-classrooms", "--audience",
+                                     "district:Pune", "--start", "2024-07-01", *extra],
+                              input=answer)
+
+
+def test_cli_launch_says_whose_language_is_missing_and_asks_before_queuing(db, roster,
+                                                                          monkeypatch):
+    _reads(db, "or", "P1", "P3")
+
+    declined = _launch(db, monkeypatch, answer="n\n")
+
+    assert declined.exit_code == 1
+    assert ("warning: 2 headmasters read Odia (ଓଡ଼ିଆ), which clean-classrooms@1 lacks: they "
+            "will get it in their second language, else English") in declined.stderr
+    assert "Launch anyway? [y/N]" in declined.stderr
+    assert "Nothing was launched" in declined.stderr
+    assert _count(db, Campaign) == 0 and _count(db, Outbox) == 0
+
+    unanswered = _launch(db, monkeypatch)  # a script with nothing on standard input
+    assert unanswered.exit_code == 1 and _count(db, Campaign) == 0
+
+    accepted = _launch(db, monkeypatch, answer="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert "projects created: 3" in accepted.stdout and _count(db, Campaign) == 1
+
+
+def test_cli_launch_with_yes_warns_and_launches_without_asking(db, roster, monkeypatch):
+    _reads(db, "ta", "P2")
+
+    result = _launch(db, monkeypatch, "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "warning: 1 headmaster reads Tamil (தமிழ்)" in result.stderr
+    assert "Launch anyway" not in result.stderr
+    assert "headmasters invited: 3" in result.stdout

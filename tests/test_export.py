@@ -22,7 +22,7 @@ from tests.factories import make_headmaster, make_school, make_template
 NOW = dt.datetime(2024, 7, 1, 4, 30, tzinfo=dt.UTC)
 HEADER = (
     "campaign,template,district,block,school_code,school_name,headmaster,phone,status,"
-    "tasks_done,tasks_total,evidence_count,started_at,completed_at,last_reply_at"
+    "tasks_done,tasks_total,evidence_count,started_at,completed_at,last_reply_at,last_heard_at"
 )
 
 
@@ -83,6 +83,7 @@ ASHA = (
     "2024-07-01T06:30:00Z",
     "",
     "2024-07-04T09:15:30Z",
+    "2024-07-04T09:15:30Z",  # heard: the reply, the last thing she sent
 )
 RAVI = (
     "Monsoon",
@@ -100,6 +101,7 @@ RAVI = (
     "",
     "",
     "",
+    "2024-07-01T04:30:00Z",  # never wrote: counted from the invitation
 )
 
 

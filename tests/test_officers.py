@@ -107,7 +107,8 @@ def _expected(db, blocks, now):
                     if p.school.block in blocks]
         started = sum(p.status != "invited" for p in projects)
         silent = sorted(p.school.name for p in projects
-                        if (p.last_reply_at or p.started_at or p.invited_at)
+                        if max(t for t in (p.headmaster.last_inbound_at, p.last_reply_at,
+                                           p.started_at, p.invited_at) if t)
                         < now - dt.timedelta(days=7))
     return len(projects), started, silent
 

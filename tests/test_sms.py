@@ -93,6 +93,7 @@ def test_an_sms_prompt_records_its_cost_and_drops_the_how_to_when_too_long(db, t
     body = request.form["Body"]
     assert "शिक्षकों के साथ तय करें" in body and "1. हो गया" in body
     assert "अभिभावक घर पर" not in body  # the how-to gave way
+    assert "फ़ोटो भेजें" in body  # ...and the task still asks for its photo
     sent = row(db, rid)
     assert (sent.sms_encoding, sent.sms_segments) == ("UCS-2", sms_cost(body).segments)
     assert sent.sms_segments <= 3

@@ -305,7 +305,29 @@ def test_validate_says_ok_with_task_count_and_languages() -> None:
     path = str(TEMPLATES / "retell-the-tale.yaml")
     result = CliRunner().invoke(main, ["template", "validate", path])
     assert result.exit_code == 0, result.output
-    assert f"{path}: ok (7 tasks, languages: en, hi, mr)" in result.output
+    assert (f"{path}: ok (7 tasks, languages: en, hi, mr, bn, gu, kn, ta, te, pa, or, as, rw, "
+            "sw, fr)") in result.output
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_templates_speak_every_language_kadam_offers(path: Path) -> None:
+    """A headmaster reads the project in their own language, whichever of the 14 it is: no
+    title, objective or task falls back to English."""
+    from flows.languages import LANGUAGES
+
+    offered = [code for code, _name in LANGUAGES]
+    document = templates.parse(path.read_text(encoding="utf-8"))
+    assert templates.languages(document) == offered
+    texts = [("title", document["title"]), ("objective", document["objective"])]
+    for task in document["tasks"]:
+        texts += [(f"{task['key']}.title", task["title"]),
+                  (f"{task['key']}.description", task["description"])]
+    for where, text in texts:
+        assert sorted(text) == sorted(offered), where
+        assert all(value.strip() for value in text.values()), where
+        # English words left in a translation would mean it was never translated.
+        assert len(set(text.values())) == len(text), (where, text)
+    assert not [p for p in templates.validate(document)], path.name
 
 
 def test_validate_lists_every_bad_field_and_exits_1(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from bot.admin import blueprint, db, sessions, state_only
+from bot.i18n import language_name
 from bot.roster import (
     PEOPLE_LABELS,
     RosterFileError,
@@ -333,8 +334,10 @@ def launch_campaign() -> Any:
 
 def _review(form: LaunchForm, template: TemplateRow, notice: str = "") -> str:
     report = preview(db(), form.slug, form.specs, form.start_date, name=form.name or None)
+    missing = [(language_name(code), count) for code, count in report.missing_languages.items()]
     return render_template("admin/launch.html", review=report, form=form, template=template,
-                           reasons=REASONS, notice=notice, once=_issue("launch"))
+                           reasons=REASONS, notice=notice, once=_issue("launch"),
+                           missing=missing)
 
 
 def _campaign_link(campaign_id: int) -> str | None:
@@ -351,16 +354,6 @@ def _locale(code: str) -> Locale | None:
         return Locale.parse(code.replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
         return None
-
-
-def language_name(code: str) -> str:
-    """'hi' -> 'Hindi (हिन्दी)', for the message boxes and the review."""
-    locale = _locale(code)
-    if locale is None:
-        return code
-    native = locale.get_display_name(locale) or ""
-    english = locale.get_display_name("en") or code
-    return f"{english} ({native})" if native and native != english else english
 
 
 def roster_languages() -> list[str]:
