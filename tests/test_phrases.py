@@ -17,7 +17,7 @@ from bot.engine import Engine, Inbound
 from flows.headmaster import step as headmaster_step
 from flows.intents import Name, TaughtPhrase, normalise
 from storage import conversations as store
-from storage import phrases
+from storage import exports, phrases
 from storage.campaigns import launch
 from storage.db import Database
 from storage.learning import UnreadReply
@@ -333,3 +333,23 @@ def test_the_engine_hands_the_flow_what_another_process_taught_a_moment_ago(
     finally:
         web.dispose()
         worker.dispose()
+
+
+def test_an_undone_done_is_undone_in_the_export_and_kept_for_the_state_team(db, headmasters):
+    """A headmaster marks a task done by mistake and takes it back: the export a district
+    officer downloads shows the task as it is now, and the state team sees the undone reply."""
+    engine = Engine(db, Settings(database_url=db.url))
+    first, _ = headmasters["campaigns"]
+
+    def statuses() -> list[str]:
+        with db.sessions() as session:
+            column = exports.TASK_COLUMNS.index("status")
+            return [row[column] for row in exports.task_rows(session, first)
+                    if row[exports.TASK_COLUMNS.index("school_code")] == "27250100202"]
+
+    say(engine, "+919822054321", "kaam 1 ho gaya")
+    assert statuses()[0] == "completed"
+    say(engine, "+919822054321", "galti se ho gaya likh diya")
+    assert statuses()[0] == "not_started"
+    [row] = [r for r in kept(db) if r.reason == "undone"]
+    assert (row.text, row.read, row.language) == ("kaam 1 ho gaya", "completed", "hi")
