@@ -24,7 +24,7 @@ BENCH = ROOT / "bench"
 OUT = Path(os.environ.get("BENCH_OUT") or BENCH / "out")
 VENV_BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-CODE = ("bot", "flows", "storage", "templates", "locales", "bench")
+CODE = ("bot", "flows", "storage", "bench")
 COPIED_FROM = "KADAM_BENCH_COPIED_FROM"
 
 

@@ -139,7 +139,8 @@ REFERENCE = """
 
 
 def generate(database: Database, args: argparse.Namespace) -> dict[str, int]:
-    load(database, parse((common.ROOT / "templates" / "retell-the-tale.yaml").read_text("utf-8")))
+    load(database, parse((common.ROOT / "bot" / "shipped" / "templates" / "retell-the-tale.yaml")
+                         .read_text("utf-8")))
     n = args.districts * args.blocks * args.schools
     params = {"n": n, "per_block": args.schools, "per_district": args.blocks * args.schools,
               "blocks": args.blocks, "now": NOW, "start": (NOW - dt.timedelta(days=21)).date()}

@@ -84,7 +84,7 @@ def seed(url: str, headmasters: int, workdir: Path) -> list[str]:
                           f"Block {i % 40}", f"Cluster {i % 200}"])
     common.kadam(url, "db", "upgrade")
     common.kadam(url, "roster", "import", str(roster))
-    common.kadam(url, "template", "load", "templates/retell-the-tale.yaml")
+    common.kadam(url, "template", "load", "bot/shipped/templates/retell-the-tale.yaml")
     common.kadam(url, "campaign", "launch", "retell-the-tale", "--audience", "all")
     accept_invitations(url, phones)
     reference_app.prepare(url)

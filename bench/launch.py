@@ -3,7 +3,8 @@
 For each run (a database and a number of schools N) it
   1. makes a fresh database and runs the migrations;
   2. loads N schools and their headmasters with storage.roster.upsert, and the template
-     templates/retell-the-tale.yaml (7 tasks) with storage.templates.load (neither is timed);
+     bot/shipped/templates/retell-the-tale.yaml (7 tasks) with storage.templates.load
+     (neither is timed);
   3. times `launch(database, "retell-the-tale", ["all"])`, recording how long each SQL statement
      took, and checks what it wrote: N projects, 7N tasks, N invitations, N conversations;
   4. times two references on the same database, each INSERT ... SELECT in its own transaction,
@@ -52,7 +53,7 @@ from storage.migrate import upgrade
 from storage.roster import RosterPerson, RosterSchool, upsert
 from storage.templates import load, parse
 
-TEMPLATE = common.ROOT / "templates" / "retell-the-tale.yaml"
+TEMPLATE = common.ROOT / "bot" / "shipped" / "templates" / "retell-the-tale.yaml"
 TARGETS = {("postgresql", 100_000): 20.0, ("sqlite", 10_000): 5.0}  # seconds, from the issue
 DEFAULT_RUNS = (("postgresql", 100_000), ("sqlite", 10_000), ("sqlite", 100_000))
 SCRATCH = ("project", "task", "outbox", "conversation")

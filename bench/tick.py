@@ -42,7 +42,8 @@ DAYTIME = QuietHours()
 
 
 def generate(database: Database, projects: int, due_now: int) -> None:
-    load(database, parse((ROOT / "templates" / "retell-the-tale.yaml").read_text("utf-8")))
+    load(database, parse((ROOT / "bot" / "shipped" / "templates" / "retell-the-tale.yaml")
+                         .read_text("utf-8")))
     started = NOW - dt.timedelta(days=2)
     statements = [
         """INSERT INTO school (code, name, district, block, cluster, state)

@@ -2,7 +2,8 @@
 
 For each database (SQLite, PostgreSQL) it
   1. makes a fresh database, runs the migrations, loads schools and headmasters (hi/mr/en) with
-     storage.roster.upsert, one district per measurement, and templates/retell-the-tale.yaml;
+     storage.roster.upsert, one district per measurement, and
+     bot/shipped/templates/retell-the-tale.yaml;
   2. starts tests/twilio_standin.py in its own process (so it does not share our GIL) and
      points the worker at it (TWILIO_API_URL, through Settings.twilio_api_url);
   3. measures the reference: the stand-in's raw capacity from the same client library, i.e.
@@ -69,7 +70,7 @@ from storage.templates import load, parse
 
 PUBLIC_URL = "https://kadam.example.org"
 WHATSAPP_FROM = "+14155238886"
-TEMPLATE = common.ROOT / "templates" / "retell-the-tale.yaml"
+TEMPLATE = common.ROOT / "bot" / "shipped" / "templates" / "retell-the-tale.yaml"
 WARMUP = 200  # messages sent (and checked) before anything is timed
 TOLERANCE = 0.05  # the rate limit's target
 NO_QUIET_HOURS = QuietHours(dt.time(0, 0), dt.time(0, 0))  # the same figures at any hour

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -20,9 +21,10 @@ from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_ROSTER = ROOT / "demo" / "roster.csv"
-TEMPLATES = ROOT / "templates"
+# Shipped inside the package (a regular install has them too), found through importlib.
+SHIPPED = Path(str(resources.files("bot") / "shipped"))
+DEMO_ROSTER = SHIPPED / "demo-roster.csv"
+TEMPLATES = SHIPPED / "templates"
 DEMO_CAMPAIGNS = (
     ("retell-the-tale", ["district:Satara", "district:Pune", "district:Gasabo"]),
     ("virtual-ptm", ["district:Lucknow"]),

@@ -1,6 +1,6 @@
 """Babel catalogs: loading a person's language, with a fallback chain and one warning per gap.
 
-Catalogs are read from the `.po` files in `locales/` and compiled in memory on first use, so a
+Catalogs are read from the `.po` files in `bot/locales/` and compiled in memory on first use, so a
 fresh checkout needs no compile step.
 """
 
@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from babel.numbers import format_decimal
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(str(resources.files("bot") / "locales"))  # package data: installs carry it
 DOMAIN = "messages"
 DEFAULT_LANGUAGE = "en"
 

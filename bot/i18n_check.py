@@ -1,7 +1,7 @@
 """`kadam i18n check` and `kadam i18n update`: the catalogs kept honest against the code.
 
 `check` fails (exit status 1) when
-  - locales/messages.pot is out of date with the code (a fresh extraction finds other msgids);
+  - bot/locales/messages.pot is out of date with the code (a fresh extraction finds other msgids);
   - English, Hindi or Marathi lack a message, leave it empty or fuzzy (English may leave a
     msgstr empty: it means "same as the msgid");
   - any translation, in any language, drops, renames or retypes a %(placeholder)s, or does not
@@ -37,7 +37,8 @@ from bot import phrase_check
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "messages"
-TEMPLATE = Path("locales") / f"{DOMAIN}.pot"
+LOCALES = Path("bot") / "locales"
+TEMPLATE = LOCALES / f"{DOMAIN}.pot"
 # Must fail: the languages every person can fall back to, and the two the first states run in.
 REQUIRED = ("en", "hi", "mr")
 # babel.cfg's comment: pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 ... (pybabel
@@ -118,7 +119,7 @@ def read(path: Path, locale: str | None = None) -> Catalog:
 
 
 def catalog_paths(root: Path) -> dict[str, Path]:
-    locales = root / "locales"
+    locales = root / LOCALES
     return {p.parent.parent.name: p
             for p in sorted(locales.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))}
 
@@ -269,7 +270,7 @@ def check(root: Path | str = ROOT, required: Iterable[str] = REQUIRED) -> Report
     report.languages = list(paths)
     for lang in required:
         if lang not in paths:
-            report.errors.append(f"{lang}: no catalog at locales/{lang}/LC_MESSAGES/"
+            report.errors.append(f"{lang}: no catalog at {LOCALES}/{lang}/LC_MESSAGES/"
                                  f"{DOMAIN}.po")
     try:
         from flows.languages import LANGUAGES as OFFERED
@@ -315,7 +316,7 @@ def i18n() -> None:
 def check_command(root: Path) -> None:
     """Check the catalogs against the code; exit status 1 on errors.
 
-    Errors: a stale locales/messages.pot; a message missing, empty or fuzzy in English, Hindi or
+    Errors: a stale bot/locales/messages.pot; a message missing, empty or fuzzy in English, Hindi or
     Marathi; a translation in any language that drops, renames or breaks a placeholder. The
     other languages' missing and fuzzy entries are listed as warnings.
     """
@@ -329,7 +330,7 @@ def check_command(root: Path) -> None:
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=ROOT,
               show_default=False, help="The project directory (default: this checkout).")
 def update_command(root: Path) -> None:
-    """Re-extract locales/messages.pot and update every catalog from it.
+    """Re-extract bot/locales/messages.pot and update every catalog from it.
 
     New messages arrive empty (no fuzzy matching); translate them, then run `kadam i18n check`.
     """
@@ -343,7 +344,7 @@ def update_command(root: Path) -> None:
         raise SystemExit(status)
     after = {_key(m) for m in _entries(read(template_path))}
     status = cli.run(["pybabel", "-q", "update", "-i", str(template_path),
-                      "-d", str(root / "locales"), "-D", DOMAIN, "--no-fuzzy-matching"])
+                      "-d", str(root / LOCALES), "-D", DOMAIN, "--no-fuzzy-matching"])
     if status:
         raise SystemExit(status)
     added, removed = after - before, before - after

@@ -8,7 +8,6 @@ import datetime as dt
 import html as html_lib
 import io
 import re
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -16,11 +15,12 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage.models import Broadcast, Campaign, Outbox, Person, Project, School, Template
 from tests.admin_support import csrf, make_app, make_user, sign_in
 from tests.factories import make_beo, make_headmaster, make_school, make_template
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = SHIPPED_TEMPLATES
 ACTIONS = ("/admin/roster", "/admin/templates", "/admin/campaigns/new", "/admin/broadcasts/new")
 HEADER = "role,name,phone,language,school_code,school_name,district,block,cluster"
 GOOD_ROWS = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +12,7 @@ from sqlalchemy import func, insert, select
 
 from bot.cli import main
 from bot.config import Settings
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.engine import Engine, Inbound
 from bot.outbound import render_row
 from storage import outbox as outbox_store
@@ -21,7 +21,7 @@ from storage.campaigns import launch
 from storage.models import Outbox, Person, Project, School
 from storage.templates import load, parse
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "retell-the-tale.yaml"
+TEMPLATE = SHIPPED_TEMPLATES / "retell-the-tale.yaml"
 _sid = itertools.count(1)
 
 

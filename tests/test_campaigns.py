@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from bot.cli import main
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage.campaigns import (
     ALREADY_IN_CAMPAIGN,
     NO_HEADMASTER,
@@ -29,7 +29,7 @@ from tests.factories import make_beo, make_headmaster, make_school, make_templat
 
 NOW = dt.datetime(2024, 7, 1, 4, 30, tzinfo=dt.UTC)
 START = dt.date(2024, 7, 1)
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = SHIPPED_TEMPLATES
 
 
 @pytest.fixture

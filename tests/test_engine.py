@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.engine import Engine, Inbound
 from storage.campaigns import launch
 from storage.exports import PROJECT_COLUMNS, project_rows
@@ -21,7 +21,7 @@ from storage.models import Evidence, Outbox, Person, Project, Task, TaskEvent
 from storage.templates import load, parse
 from tests.factories import make_headmaster, make_school
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = SHIPPED_TEMPLATES
 _sid = itertools.count(1)
 
 

@@ -30,7 +30,7 @@ def pristine(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("kadam")
     shutil.copy(ROOT / "babel.cfg", base / "babel.cfg")
     ignore = shutil.ignore_patterns("__pycache__", "*.mo")
-    for folder in ("bot", "flows", "locales"):
+    for folder in ("bot", "flows"):
         shutil.copytree(ROOT / folder, base / folder, ignore=ignore)
     return base
 
@@ -43,7 +43,7 @@ def tree(pristine, tmp_path) -> Path:
 
 
 def po(tree: Path, lang: str) -> Path:
-    return tree / "locales" / lang / "LC_MESSAGES" / "messages.po"
+    return tree / "bot" / "locales" / lang / "LC_MESSAGES" / "messages.po"
 
 
 def edit(path: Path, change: Callable[[Catalog], None], locale: str | None = None) -> None:
@@ -174,7 +174,7 @@ def test_a_message_gone_from_the_code_makes_the_template_stale(tree):
     def add(catalog):
         catalog.add("A message the code no longer sends")
 
-    edit(tree / "locales" / "messages.pot", add)
+    edit(tree / "bot" / "locales" / "messages.pot", add)
     report = check(tree)
     assert errors_about(report, "out of date: no longer in the code "
                                 "'A message the code no longer sends'")
@@ -202,12 +202,12 @@ def _content(path: Path, locale: str | None) -> dict:
 
 
 def test_update_on_a_current_tree_changes_no_message(tree):
-    before = {p: _content(p, p.parent.parent.name) for p in tree.glob("locales/*/*/*.po")}
-    pot_before = _content(tree / "locales" / "messages.pot", None)
+    before = {p: _content(p, p.parent.parent.name) for p in tree.glob("bot/locales/*/*/*.po")}
+    pot_before = _content(tree / "bot" / "locales" / "messages.pot", None)
     result = CliRunner().invoke(i18n, ["update", "--root", str(tree)])
     assert result.exit_code == 0, result.output
     assert "(0 new, 0 gone)" in result.output
-    assert _content(tree / "locales" / "messages.pot", None) == pot_before
+    assert _content(tree / "bot" / "locales" / "messages.pot", None) == pot_before
     for path, content in before.items():
         assert _content(path, path.parent.parent.name) == content, path
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.clock import tick
 from bot.config import Settings
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.engine import Engine, Inbound
 from bot.outbound import render_row
 from storage.campaigns import launch
@@ -20,7 +20,7 @@ from storage.schedule import QuietHours
 from storage.templates import load, parse
 from tests.factories import make_headmaster, make_school
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "retell-the-tale.yaml"
+TEMPLATE = SHIPPED_TEMPLATES / "retell-the-tale.yaml"
 START = dt.date(2026, 7, 6)  # a Monday
 T0 = dt.datetime(2026, 7, 6, 4, 0, tzinfo=dt.UTC)  # 09:30 in Satara
 QUIET = QuietHours()

@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import threading
 from collections import Counter, defaultdict
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +18,7 @@ from sqlalchemy import select
 
 from bot.clock import Clock, tick
 from bot.config import Settings
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.engine import Engine, Inbound
 from flows.events import TaskDue
 from storage.campaigns import launch
@@ -27,7 +27,7 @@ from storage.schedule import QuietHours
 from storage.templates import load, parse
 from tests.factories import make_headmaster, make_school
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "retell-the-tale.yaml"
+TEMPLATE = SHIPPED_TEMPLATES / "retell-the-tale.yaml"
 KOLKATA, KIGALI = ZoneInfo("Asia/Kolkata"), ZoneInfo("Africa/Kigali")
 START = dt.date(2026, 7, 6)  # a Monday
 T0 = dt.datetime(2026, 7, 6, 2, 0, tzinfo=dt.UTC)  # 07:30 in Satara, 04:00 in Kigali

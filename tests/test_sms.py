@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.i18n import available_languages
 from bot.messages import render
 from bot.sms import plain_for_sms, sms_cost
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = SHIPPED_TEMPLATES
 
 
 @pytest.mark.parametrize(("text", "encoding", "segments"), [

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.i18n import available_languages
 from bot.messages import RENDERERS, SIMPLE, keys, render
 from bot.sms import sms_cost
@@ -24,7 +24,7 @@ from bot.sms_fit import HEADMASTER_SEGMENTS, OFFICER_SEGMENTS, segment_limit, sm
 from flows.languages import LANGUAGES
 
 TEMPLATES = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))
-             for path in sorted((Path(__file__).resolve().parent.parent / "templates")
+             for path in sorted((SHIPPED_TEMPLATES)
                                 .glob("*.yaml"))}
 LANGUAGE_CODES = available_languages()
 

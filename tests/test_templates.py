@@ -11,12 +11,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage import templates
 from storage.db import Database
 from storage.models import Template, TemplateTask
 from storage.templates import Problem
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = SHIPPED_TEMPLATES
 SHIPPED = sorted(TEMPLATES.glob("*.yaml"))
 DROP = object()  # in an edit: remove the field
 
