@@ -189,12 +189,11 @@ def area_rows(session: Session, scope: Scope, campaign_id: int, now: dt.datetime
     """The campaign's districts (or blocks) inside the scope, by name, with their counts and
     silent schools: one GROUP BY over the campaign's projects."""
     keys = [district_key()] + ([block_key()] if by_block else [])
-    silent = func.sum(case((silent_condition(now, Person.last_inbound_at), 1), else_=0))
+    silent = func.sum(case((silent_condition(now), 1), else_=0)).label("silent")
     rows = session.execute(
         select(func.min(School.district).label("district"),
-               func.min(School.block).label("block"), *status_counts(), silent.label("silent"))
+               func.min(School.block).label("block"), *status_counts(), silent)
         .join(School, School.id == Project.school_id)
-        .join(Person, Person.id == Project.headmaster_id)
         .where(Project.campaign_id == campaign_id, scope.condition())
         .group_by(*keys)
     ).all()
