@@ -177,6 +177,10 @@ class Campaign(Base):
     start_date: Mapped[dt.date] = mapped_column(Date)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When the campaign had ended as of its last purge (storage/retention.py): its messages'
+    # text and its photos are gone. A project picked up again since ends it later, and the
+    # campaign is purged once more KADAM_RETENTION_DAYS after that.
+    purged_through: Mapped[dt.datetime | None]
 
     template: Mapped[Template] = relationship()
 
@@ -258,6 +262,12 @@ class TaskEvent(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
 
+# Evidence statuses: pending (not yet fetched), stored, rejected (not kept: too large, not
+# fetched, not what it said it was), purged (its file and words removed; still counted).
+EVIDENCE_PURGED = "purged"
+FILES_TO_REMOVE = "path IS NOT NULL AND status IN ('purged', 'rejected')"
+
+
 class Evidence(Base):
     __tablename__ = "evidence"
 
@@ -271,7 +281,7 @@ class Evidence(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(Text)  # relative to MEDIA_DIR
     caption: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|stored|rejected
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # see EVIDENCE_PURGED
     picked_at: Mapped[dt.datetime | None]  # the state team chose it for a celebration
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -286,6 +296,12 @@ class Evidence(Base):
         Index("ix_evidence_gallery", text("created_at DESC"), text("id DESC"),
               postgresql_where=text("status = 'stored' AND kind = 'photo'"),
               sqlite_where=text("status = 'stored' AND kind = 'photo'")),
+        # Files are named by their content, so one file may serve several rows: it is deleted
+        # only when no kept row names it (storage/retention.py, remove_files).
+        Index("ix_evidence_path", "path"),
+        # Purged or rejected evidence whose file is still to be deleted: a handful of rows.
+        Index("ix_evidence_files_to_remove", "id",
+              postgresql_where=text(FILES_TO_REMOVE), sqlite_where=text(FILES_TO_REMOVE)),
     )
 
 
@@ -320,6 +336,8 @@ class InboundMessage(Base):
     __table_args__ = (
         Index("ix_inbound_pending", "id", postgresql_where=text("pending"),
               sqlite_where=text("pending")),
+        # The daily purge reads messages by age (storage/retention.py).
+        Index("ix_inbound_received_at", "received_at"),
     )
 
 
@@ -447,6 +465,8 @@ class AdminUser(Base):
     last_login_at: Mapped[dt.datetime | None]
     # Signing out ends every session of the user begun before this (a copied cookie too).
     signed_out_at: Mapped[dt.datetime | None]
+    # `kadam user disable`: no sign-in, and every session ends, until `kadam user enable`.
+    disabled_at: Mapped[dt.datetime | None]
 
 
 class LoginAttempt(Base):
@@ -458,6 +478,25 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(255))
     remote_addr: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PurgeRun(Base):
+    """One run of the daily purge of personal data (storage/retention.py): when, up to which
+    instants, and what it removed, for the data-protection officer. The newest row says where
+    the next run starts."""
+
+    __tablename__ = "purge_run"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    ran_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Messages of people in the roster older than this, and of numbers not in it older than
+    # unknown_cutoff, have been looked at (those of a campaign still kept were left).
+    cutoff: Mapped[dt.datetime]
+    unknown_cutoff: Mapped[dt.datetime]
+    campaigns: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    evidence: Mapped[int] = mapped_column(Integer, default=0)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
 
 
 
