@@ -68,6 +68,7 @@ def _register() -> None:
     from bot.demo import demo
     from bot.export_cli import export
     from bot.i18n_check import i18n
+    from bot.person_cli import person
     from bot.phrases_cli import phrases_group
     from bot.roster import roster
     from bot.template_cli import template
@@ -77,6 +78,7 @@ def _register() -> None:
     for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
                     clock_command, i18n, demo, user, phrases_group):
         main.add_command(command)
+    main.add_command(person)
 
 
 _register()

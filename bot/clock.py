@@ -5,6 +5,9 @@ triggers; the same code runs for any instant, which is how `kadam tick --at` cat
 how tests travel in time. Only one clock is active at a time: on PostgreSQL it holds an
 advisory lock on its own connection (released by the server if the process dies); on SQLite
 it holds a lease row that it renews. A second clock waits as a standby and takes over.
+
+Once a day, at night, a tick also purges the personal data whose time has come
+(storage/retention.py, KADAM_RETENTION_DAYS).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlalchemy.dialects import sqlite
 from bot.config import Settings
 from bot.engine import Engine
 from flows.officer import DigestDue
-from storage import digests, due
+from storage import digests, due, retention
 from storage.db import Database
+from storage.media_store import MediaStore
 from storage.models import ClockLease
 from storage.schedule import QuietHours
 
@@ -42,12 +46,14 @@ class TickReport:
     invitations: int = 0
     digests: int = 0
     replies: int = 0
+    purged: retention.PurgeReport | None = None  # the daily purge, when this tick ran it
 
     def __str__(self) -> str:
         return (f"task prompts {self.prompts}, reminders {self.reminders}, "
                 f"lapsed {self.lapses}, invitations re-sent {self.invitations}, "
                 f"digests {self.digests}, "
-                f"messages queued {self.replies}")
+                f"messages queued {self.replies}"
+                + (f"; purged {self.purged}" if self.purged else ""))
 
 
 def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
@@ -81,6 +87,8 @@ def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
     report.digests = len(digests_due)
     report.lapses, report.invitations = len(lapses), len(invitations)
     report.reminders, report.prompts = len(reminders), len(prompts)
+    report.purged = retention.purge_if_due(database, MediaStore(settings.media_dir), now,
+                                           settings.retention_days, zone)
     return report
 
 

@@ -24,6 +24,13 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     return raw
 
 
+def _retention_days() -> int:
+    days = _int("KADAM_RETENTION_DAYS", 365)
+    if days < 1:
+        raise ValueError(f"KADAM_RETENTION_DAYS must be a number of days, 1 or more, not {days}")
+    return days
+
+
 @dataclass
 class Settings:
     database_url: str = ""
@@ -43,6 +50,7 @@ class Settings:
     secret_key: str = ""
     trusted_proxies: int = 0
     inbound: str = "inline"  # inline: the webhook answers; queue: it records, a worker answers
+    retention_days: int = 365  # personal data of campaigns that ended longer ago is purged
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -65,6 +73,7 @@ class Settings:
             secret_key=env("SECRET_KEY", ""),
             trusted_proxies=_int("KADAM_TRUSTED_PROXIES", 0),
             inbound=_choice("KADAM_INBOUND", ("inline", "queue"), "inline"),
+            retention_days=_retention_days(),
         )
 
     @property

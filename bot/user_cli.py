@@ -1,11 +1,20 @@
-"""`kadam user add|list`: who may sign in to the dashboard at /admin, and what they see."""
+"""`kadam user add|list|disable|enable|remove`: who may sign in to the dashboard at /admin, and
+what they see."""
 
 from __future__ import annotations
 
 import click
 from sqlalchemy import func, select
 
-from storage.admin_users import MIN_PASSWORD, UserError, add_user, users
+from storage.admin_users import (
+    MIN_PASSWORD,
+    UserError,
+    add_user,
+    disable_user,
+    enable_user,
+    remove_user,
+    users,
+)
 from storage.models import School
 from storage.scope import ROLES, Scope
 
@@ -73,7 +82,66 @@ def user_list() -> None:
             for account in users(session):
                 last = account.last_login_at.isoformat(timespec="minutes") \
                     if account.last_login_at else "never"
+                disabled = (f"\tdisabled {account.disabled_at.isoformat(timespec='minutes')}"
+                            if account.disabled_at else "")
                 click.echo(f"{account.email}\t{account.role}\t{account.scope or '-'}\t"
-                           f"last sign-in {last}")
+                           f"last sign-in {last}{disabled}")
     finally:
         db.dispose()
+
+
+@user.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Stop a dashboard user signing in; their open sessions end at their next click."""
+    import datetime as dt
+
+    from bot.cli import database
+
+    db = database()
+    try:
+        with db.transaction() as session:
+            account = disable_user(session, email, dt.datetime.now(dt.UTC))
+            found = account.email if account else None
+    finally:
+        db.dispose()
+    if found is None:
+        raise click.ClickException(f"no dashboard user {email.strip()!r}")
+    click.echo(f"disabled {found}: they cannot sign in, and their sessions have ended "
+               f"(`kadam user enable {found}` lets them back)")
+
+
+@user.command("enable")
+@click.argument("email")
+def user_enable(email: str) -> None:
+    """Let a disabled dashboard user sign in again."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        with db.transaction() as session:
+            account = enable_user(session, email)
+            found = account.email if account else None
+    finally:
+        db.dispose()
+    if found is None:
+        raise click.ClickException(f"no dashboard user {email.strip()!r}")
+    click.echo(f"enabled {found}")
+
+
+@user.command("remove")
+@click.argument("email")
+def user_remove(email: str) -> None:
+    """Delete a dashboard user: they cannot sign in, their sessions end, and their address goes
+    (from failed sign-ins and from the phrases they taught too)."""
+    from bot.cli import database
+
+    db = database()
+    try:
+        with db.transaction() as session:
+            removed = remove_user(session, email)
+    finally:
+        db.dispose()
+    if not removed:
+        raise click.ClickException(f"no dashboard user {email.strip()!r}")
+    click.echo(f"removed {email.strip().lower()}")

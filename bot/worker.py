@@ -48,6 +48,7 @@ from bot.sms import sms_cost
 from storage import outbox
 from storage.db import Database
 from storage.models import Outbox, Person
+from storage.retention import remove_files
 from storage.schedule import QuietHours, zone
 
 log = logging.getLogger(__name__)
@@ -457,6 +458,9 @@ class Worker:
         counts.media_stored += outcomes.count("stored")
         counts.media_retried += outcomes.count("retry")
         counts.media_rejected += outcomes.count("rejected")
+        if "rejected" in outcomes:
+            # A refused upload does not stay on disk (unless the same bytes are kept evidence).
+            remove_files(self.db, self.media.store)
 
 
 def _utcnow() -> dt.datetime:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from storage.learning import TaughtPhrase
 from storage.models import AdminUser, LoginAttempt
 from storage.scope import Scope, ScopeError, block_districts
 
@@ -33,6 +34,13 @@ class UserError(ValueError):
 
 class TooManyAttempts(Exception):
     """Sign-in refused without checking the password: too many recent failures."""
+
+
+class AccountDisabled(Exception):
+    """The password was right, but the account is disabled (`kadam user disable`)."""
+
+# Who taught a phrase, once the user who did is removed: their address goes with them.
+REMOVED_USER = "a removed user"
 
 
 def normal_email(email: str) -> str:
@@ -91,6 +99,9 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
     elif check_password_hash(user.password_hash, password):
+        if user.disabled_at is not None:
+            # Said only to someone who knows the password: a guesser learns nothing new.
+            raise AccountDisabled()
         user.last_login_at = now
         session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
         return user
@@ -102,3 +113,38 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
 
 def users(session: Session) -> list[AdminUser]:
     return list(session.scalars(select(AdminUser).order_by(AdminUser.email)))
+
+
+def _user(session: Session, email: str) -> AdminUser | None:
+    return session.scalars(select(AdminUser).where(AdminUser.email == normal_email(email))
+                           ).one_or_none()
+
+
+def disable_user(session: Session, email: str, now: dt.datetime) -> AdminUser | None:
+    """Stops the user signing in and ends their sessions (storage is read on every request);
+    None when there is no such user. Disabling twice keeps the first date."""
+    user = _user(session, email)
+    if user is not None and user.disabled_at is None:
+        user.disabled_at = now
+    return user
+
+
+def enable_user(session: Session, email: str) -> AdminUser | None:
+    user = _user(session, email)
+    if user is not None:
+        user.disabled_at = None
+    return user
+
+
+def remove_user(session: Session, email: str) -> bool:
+    """Deletes the user, their failed sign-ins, and their address from the phrases they
+    taught; False when there is no such user."""
+    user = _user(session, email)
+    if user is None:
+        return False
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    session.execute(update(TaughtPhrase).where(TaughtPhrase.taught_by == user.email)
+                    .values(taught_by=REMOVED_USER))
+    session.delete(user)
+    session.flush()
+    return True

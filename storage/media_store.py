@@ -7,6 +7,7 @@ upload never leaves a half-written file where the dashboard would show it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import mimetypes
 import os
@@ -66,6 +67,36 @@ class MediaStore:
     def full_path(self, path: str) -> Path:
         """Where a stored file's relative `path` lives on disk."""
         return self.root / path
+
+    def delete(self, path: str) -> bool:
+        """Deletes the stored file at relative `path` (and its folder, once empty); False when
+        there was no such file. A path that leads outside the store is never followed."""
+        root = self.root.resolve()
+        target = (root / path).resolve()
+        if root not in target.parents:
+            return False
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        if target.parent != root:
+            try:
+                target.parent.rmdir()
+            except OSError:
+                pass  # other files still in it
+        return True
+
+    def remove_partials(self, older_than: dt.datetime) -> int:
+        """Deletes downloads a crashed worker left half-written before `older_than`."""
+        removed = 0
+        for part in (self.root / ".partial").glob("*.part"):
+            try:
+                if part.stat().st_mtime < older_than.timestamp():
+                    part.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished or removed meanwhile
+        return removed
 
     def save_stream(
         self, chunks: Iterable[bytes], content_type: str, max_bytes: int | None

@@ -1,7 +1,8 @@
 """Signing in and out of the dashboard.
 
 The session cookie (signed with SECRET_KEY) holds the user's id and a fingerprint of their
-password hash, so changing a password with `kadam user add` signs out every old session.
+password hash, so changing a password with `kadam user add` signs out every old session; the
+user is read on every request, so `kadam user disable` or `remove` ends them at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from flask import g, redirect, render_template, request, session, url_for
 
 from bot.admin import blueprint, db, is_admin_path
-from storage.admin_users import TooManyAttempts, authenticate
+from storage.admin_users import AccountDisabled, TooManyAttempts, authenticate
 from storage.models import AdminUser
 from storage.scope import Scope
 
@@ -38,7 +39,8 @@ def load_user() -> bool:
         user = s.get(AdminUser, user_id)
         if user is None or session.get("key") != _fingerprint(user) or (
                 user.signed_out_at is not None
-                and signed_in <= user.signed_out_at.timestamp()):
+                and signed_in <= user.signed_out_at.timestamp()) or (
+                user.disabled_at is not None):
             session.clear()
             return False
         # Read every time, not at sign-in: a roster uploaded since may have added a block of
@@ -77,6 +79,9 @@ def login() -> Any:
         except TooManyAttempts:
             error = "Too many failed sign-ins. Wait 15 minutes and try again."
             status = 429
+        except AccountDisabled:
+            error = "This account is disabled. Ask the state team to enable it."
+            status = 403
         else:
             if user is not None:
                 # A fresh session, CSRF token included: a token seen or set before sign-in
