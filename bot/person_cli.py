@@ -35,7 +35,7 @@ def _describe(found: Footprint) -> list[str]:
         f"{found.phone}: {who}",
         f"  messages from them: {found.messages_in}",
         f"  messages to them: {found.messages_out}",
-        f"  messages to others with their name or words: {found.mentions}",
+        f"  others' messages naming them or about their tasks: {found.mentions}",
         f"  photos and other files: {found.evidence}",
         f"  remarks and notes on their tasks: {found.remarks}",
         f"  stories of change: {found.stories}",
@@ -74,9 +74,12 @@ def person_erase(phone: str, confirmed: bool) -> None:
         files = remove_files(db, MediaStore(settings.media_dir))
     finally:
         db.dispose()
-    click.echo(f"erased {number}: {found.messages_in + found.messages_out} messages emptied, "
-               f"{found.mentions} messages to others emptied, {found.evidence} photos and "
-               f"files removed ({files} deleted from {settings.media_dir}), "
-               f"{found.remarks} remarks, {found.stories} stories, {found.replies} kept replies")
+    click.echo(f"erased {number}" + (f" (its rows now read {ERASED_NAME!r}, {found.placeholder})"
+                                     if found.person_id is not None else "") + ":")
+    for line in _describe(found)[1:]:
+        click.echo(line)
+    click.echo(f"  files deleted from {settings.media_dir}: {files}"
+               + (" (the others are still evidence of another task)"
+                  if files < found.evidence else ""))
     click.echo("Twilio keeps its own log of these messages and media: delete them there too "
                "(Console > Monitor > Logs, or the Messages API).")

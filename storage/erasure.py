@@ -62,11 +62,16 @@ class Footprint:
     school: str | None
     messages_in: int
     messages_out: int
-    mentions: int  # messages to others with their name or words
+    mentions: int  # others' messages with their name or words, or about their tasks
     evidence: int
     remarks: int  # task remarks and notes with their words
     stories: int
     replies: int  # replies kept by the learning loop
+
+    @property
+    def placeholder(self) -> str:
+        """What stands for their number once erased: unique, and no number."""
+        return f"erased-{self.person_id}" if self.person_id is not None else ""
 
     @property
     def is_empty(self) -> bool:
@@ -91,6 +96,10 @@ class _Where:
         named = [Outbox.params[key].as_string() == person.name for key in NAMING_PARAMS] \
             if person and person.name and person.name != ERASED_NAME else []
         self.mentions = or_(Outbox.project_id.in_(self.projects), *named)
+        # Others' messages about their tasks: an officer's reply relayed to them.
+        self.about = InboundMessage.id.in_(
+            select(TaskEvent.inbound_id).where(TaskEvent.task_id.in_(self.tasks),
+                                               TaskEvent.inbound_id.is_not(None)))
         self.evidence = or_(Evidence.task_id.in_(self.tasks),
                             Evidence.inbound_id.in_(their_inbound))
         self.notes = or_(TaskEvent.task_id.in_(self.tasks),
@@ -117,7 +126,8 @@ def footprint(session: Session, phone: str) -> Footprint:
         school=school,
         messages_in=_count(session, InboundMessage, where.inbound),
         messages_out=_count(session, Outbox, where.outbound),
-        mentions=_count(session, Outbox, where.mentions & where.others),
+        mentions=_count(session, Outbox, where.mentions & where.others)
+        + _count(session, InboundMessage, where.about & ~where.inbound),
         evidence=_count(session, Evidence, where.evidence & Evidence.status.not_in(
             (EVIDENCE_PURGED,))),
         remarks=_count(session, Task, Task.id.in_(where.tasks) & Task.remarks.is_not(None))
@@ -132,7 +142,7 @@ def erase(session: Session, phone: str, now: dt.datetime) -> Footprint:
     found = footprint(session, phone)
     person = session.scalars(select(Person).where(Person.phone == phone)).first()
     where = _Where(session, phone, person)
-    placeholder = f"erased-{person.id}" if person else ""
+    placeholder = found.placeholder
     # Their words and files first: these conditions find them through their messages.
     purge_evidence(session, where.evidence)
     clear_words(session, where.projects, where.tasks)
@@ -143,6 +153,7 @@ def erase(session: Session, phone: str, now: dt.datetime) -> Footprint:
                     .execution_options(synchronize_session=False))
     _uncelebrate(session, where.stories)
     clear_outbound(session, where.mentions)
+    clear_inbound(session, where.about)
     # Nothing more goes to them: what is queued is recorded as not sent, and why.
     session.execute(update(Outbox).where(where.outbound, Outbox.status == "queued")
                     .values(status="not_sent", error_message=ERASED_REASON, status_at=now)
