@@ -11,6 +11,10 @@ from bot.messages import Rendered, render
 from bot.sms_fit import sms_text
 from storage.campaigns import invitation_params_many
 from storage.models import Broadcast, Outbox, Person
+from storage.retention import PURGED_PARAMS
+
+# A message whose text the purge or an erasure emptied (storage/retention.py).
+REMOVED = Rendered("(text removed: past its retention, or erased on request)")
 
 
 def row_params(session: Session, row: Outbox) -> dict[str, Any]:
@@ -45,6 +49,8 @@ def render_row(session: Session, row: Outbox, person: Person | None,
                default_language: str = "en", params: dict[str, Any] | None = None) -> Rendered:
     """Render in the recipient's language now, not when the row was queued (they may have
     switched language since). `params`: the row's, when the caller has filled them already."""
+    if row.params == PURGED_PARAMS:
+        return REMOVED
     params = row_params(session, row) if params is None else params
     language, second = _languages(row, person, default_language)
     return render(row.key, params, list(row.options or []), language, second)
@@ -53,6 +59,8 @@ def render_row(session: Session, row: Outbox, person: Person | None,
 def sms_row(session: Session, row: Outbox, person: Person | None,
             default_language: str = "en", params: dict[str, Any] | None = None) -> str:
     """The row as an SMS phone gets it, shortened to its segment budget (bot.sms_fit)."""
+    if row.params == PURGED_PARAMS:
+        return REMOVED.text
     params = row_params(session, row) if params is None else params
     language, second = _languages(row, person, default_language)
     return sms_text(row.key, params, list(row.options or []), language, second)

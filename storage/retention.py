@@ -13,7 +13,8 @@ its photos and other files (deleted from MEDIA_DIR), the remarks and notes on it
 stories, and the replies the learning loop kept. A message about no project (an officer's
 digest, a reply to "status", a circular) goes KADAM_RETENTION_DAYS after it was sent or
 received, unless its person was then in a campaign still kept. Messages of numbers not in the
-roster lose their text and their number after UNKNOWN_NUMBER_DAYS.
+roster lose their text and their number after UNKNOWN_NUMBER_DAYS; failed dashboard sign-ins
+go after a day.
 
 Every row stays, with its personal columns emptied: how many messages, their statuses and
 delivery figures, task statuses and dates, evidence counts. The dashboard and the exports
@@ -58,8 +59,10 @@ from storage.models import (
     PROJECT_STARTED,
     Broadcast,
     Campaign,
+    Conversation,
     Evidence,
     InboundMessage,
+    LoginAttempt,
     Outbox,
     Project,
     PurgeRun,
@@ -77,6 +80,12 @@ RUNNING = (PROJECT_STARTED, PROJECT_IN_PROGRESS)
 # An outbound message still to be sent keeps what it needs to be sent.
 UNSENT = ("queued", "sending")
 FILE_BATCH = 500
+SIGN_IN_DAYS = dt.timedelta(days=1)
+# Conversation states whose context holds the message they asked about (flows/headmaster.py).
+HOLDING_A_MESSAGE = ("which_project", "which_task")
+# What an emptied outbound message's parameters become: no text can be rendered from them again
+# (bot/outbound.py shows the row as removed).
+PURGED_PARAMS = {"_purged": True}
 
 
 @dataclass
@@ -180,6 +189,8 @@ def purge(session: Session, now: dt.datetime, retention_days: int = DEFAULT_RETE
         report.campaigns += 1
     _sweep_roster(session, last.cutoff if last else None, cutoff, kept, report)
     _sweep_unknown(session, last.unknown_cutoff if last else None, unknown_cutoff, report)
+    # Failed dashboard sign-ins (an address, a network address) only count for minutes.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - SIGN_IN_DAYS))
     session.add(PurgeRun(ran_at=now, cutoff=max(cutoff, last.cutoff) if last else cutoff,
                          unknown_cutoff=max(unknown_cutoff, last.unknown_cutoff)
                          if last else unknown_cutoff,
@@ -233,6 +244,12 @@ def _sweep_roster(session: Session, since: dt.datetime | None, cutoff: dt.dateti
     report.replies += _delete_replies(session, and_(
         UnreadReply.campaign_id.is_(None), window(UnreadReply.created_at),
         ~_kept_for(UnreadReply.person_id, UnreadReply.created_at, kept)))
+    # A question left unanswered that long ("which project?") no longer holds the message
+    # it was asked about.
+    session.execute(update(Conversation).where(Conversation.state.in_(HOLDING_A_MESSAGE),
+                                               window(Conversation.updated_at))
+                    .values(state="idle", context={})
+                    .execution_options(synchronize_session=False))
     # A celebration carries headmasters' stories to many others; it goes by its age.
     celebrations = select(Broadcast.id).where(Broadcast.kind == "celebration",
                                               window(Broadcast.send_at))
@@ -276,7 +293,7 @@ def clear_outbound(session: Session, where: ColumnElement[bool], phone: str | No
     """Empties the text, parameters and media URL of the sent outbound messages `where` (and
     their number and error text, as asked); returns how many rows. Status, form, SMS segments,
     error codes and times stay: the delivery figures."""
-    values: dict[str, Any] = {"body": None, "params": {}, "media_url": None}
+    values: dict[str, Any] = {"body": None, "params": PURGED_PARAMS, "media_url": None}
     if phone is not None:
         values["phone"] = phone
     if errors:

@@ -22,6 +22,7 @@ from bot.channels import ConsoleChannel
 from bot.clock import Clock, tick
 from bot.config import Settings
 from bot.engine import Engine, Inbound
+from bot.outbound import render_row, sms_row
 from bot.worker import Worker
 from storage import retention
 from storage.campaigns import launch
@@ -33,9 +34,12 @@ from storage.learning import UnreadReply
 from storage.media_store import MediaStore
 from storage.models import (
     Campaign,
+    Conversation,
     Evidence,
     InboundMessage,
+    LoginAttempt,
     Outbox,
+    Person,
     Project,
     PurgeRun,
     Task,
@@ -192,6 +196,11 @@ def retention_ends(db: Database) -> list[retention.CampaignEnd]:
 
 
 def test_an_ended_campaigns_words_and_photos_go_and_the_running_ones_stay(db, world):
+    with db.transaction() as session:  # a question Ravi left unanswered back then
+        ravi = session.scalar(select(Person.id).where(Person.phone == RAVI))
+        session.execute(update(Conversation).where(Conversation.person_id == ravi).values(
+            state="which_project", updated_at=MONSOON + dt.timedelta(days=3),
+            context={"choices": [1, 2], "pending": {"text": "no brooms yet"}}))
     before = counts_shown(db)
 
     report = purge(db, world)
@@ -205,7 +214,8 @@ def test_an_ended_campaigns_words_and_photos_go_and_the_running_ones_stay(db, wo
         old = select(Project.id).where(Project.campaign_id == world.monsoon)
         old_out = session.execute(select(Outbox.body, Outbox.params, Outbox.status).where(
             Outbox.created_at < WINTER)).all()
-        assert old_out and all(body is None and params == {} for body, params, _ in old_out)
+        assert old_out and all(body is None and params == retention.PURGED_PARAMS
+                               for body, params, _ in old_out)
         assert {status for _, _, status in old_out} == {"sent"}  # the delivery figures stay
         assert session.scalars(select(Task.remarks).where(Task.project_id.in_(old))
                                ).all() == [None] * 6
@@ -215,11 +225,19 @@ def test_an_ended_campaigns_words_and_photos_go_and_the_running_ones_stay(db, wo
         assert session.scalars(select(Project.story).where(Project.id.in_(old))).all() \
             == [None, None]
         assert session.scalar(select(func.count()).select_from(UnreadReply)) == 0
+        assert session.execute(select(Conversation.state, Conversation.context).where(
+            Conversation.person_id == ravi)).one() == ("idle", {})
         purged = session.execute(select(Evidence.status, Evidence.path, Evidence.source_url,
                                         Evidence.caption).join(Task)
                                  .where(Task.project_id.in_(old))).all()
         assert purged == [("purged", None, None, None)]
     assert not any((world.media / p).exists() for p in world.old_photos)
+    # Shown again (the simulator's history), a purged message reads as removed.
+    with db.sessions() as session:
+        invitation = session.scalars(select(Outbox).where(Outbox.key == "invitation")
+                                     .order_by(Outbox.id)).first()
+        assert render_row(session, invitation, None).text.startswith("(text removed")
+        assert sms_row(session, invitation, None).startswith("(text removed")
     # Winter's stay, word for word and file for file.
     assert texts_of(db, ASHA, since=WINTER) == ["yes", "1 done"]
     assert all((world.media / p).is_file() for p in world.new_photos)
@@ -249,6 +267,12 @@ def test_the_purge_runs_once_a_day_and_remembers_what_it_did(db, world):
 
 
 def test_numbers_not_in_the_roster_lose_text_and_number_after_30_days(db, world):
+    with db.transaction() as session:  # and failed dashboard sign-ins after a day
+        session.add_all([LoginAttempt(email="old@example.org", remote_addr="203.0.113.7",
+                                      at=NOW - dt.timedelta(days=2)),
+                         LoginAttempt(email="new@example.org", remote_addr="203.0.113.8",
+                                      at=NOW - dt.timedelta(hours=1))])
+
     purge(db, world)
 
     with db.sessions() as session:
@@ -258,6 +282,8 @@ def test_numbers_not_in_the_roster_lose_text_and_number_after_30_days(db, world)
             Outbox.person_id.is_(None)).order_by(Outbox.id)).all()
     assert unknown == [("", ""), (STRANGER, "hello again")]
     assert answered[0] == ("", None) and answered[-1][0] == STRANGER
+    with db.sessions() as session:
+        assert session.scalars(select(LoginAttempt.email)).all() == ["new@example.org"]
 
 
 def test_a_lapsed_project_picked_up_again_keeps_its_campaign_until_it_ends_again(db, world):
