@@ -482,7 +482,8 @@ def _timeline(session: Session, project: Project, person_id: int, tasks: list[Ta
     ).all()
     outbound = session.execute(
         select(Outbox.created_at, Outbox.key, Outbox.channel, Outbox.form, Outbox.status,
-               Outbox.error_code, Outbox.error_message, Outbox.sent_at, Outbox.status_at)
+               Outbox.error_code, Outbox.error_message, Outbox.sent_at, Outbox.status_at,
+               Outbox.body, Outbox.params, Outbox.options, Outbox.language)
         .where(or_(Outbox.project_id == project.id,
                    and_(Outbox.person_id == person_id, Outbox.project_id.is_(None),
                         Outbox.created_at >= since, Outbox.created_at <= now)))
@@ -507,7 +508,8 @@ def _timeline(session: Session, project: Project, person_id: int, tasks: list[Ta
     events += [Event(r.created_at, "out", {
         "key": r.key, "channel": r.channel, "form": r.form, "status": r.status,
         "error_code": r.error_code, "error_message": r.error_message, "sent_at": r.sent_at,
-        "status_at": r.status_at}) for r in outbound[:TIMELINE_LIMIT]]
+        "status_at": r.status_at, "body": r.body, "params": r.params, "options": r.options,
+        "language": r.language}) for r in outbound[:TIMELINE_LIMIT]]
     events += [Event(r.at, "task", {"task": titles.get(r.task_id, ""), "status": r.status,
                                     "note": r.note}) for r in changes[:TIMELINE_LIMIT]]
     events += [Event(r.created_at, "evidence", {
@@ -515,7 +517,9 @@ def _timeline(session: Session, project: Project, person_id: int, tasks: list[Ta
         "caption": r.caption,
         "inline": (r.content_type or "").split(";")[0].strip().lower() in INLINE_TYPES,
     }) for r in evidence[:TIMELINE_LIMIT]]
-    order = {"project": 0, "out": 1, "in": 2, "task": 3, "evidence": 4}
+    # At one instant, cause before effect: what the headmaster wrote, what it changed, then
+    # the bot's answer.
+    order = {"in": 0, "project": 1, "task": 2, "evidence": 3, "out": 4}
     events.sort(key=lambda e: (e.at, order[e.kind]))
     truncated = any(len(rows) > TIMELINE_LIMIT for rows in (inbound, outbound, changes,
                                                                evidence))
