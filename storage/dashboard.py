@@ -117,12 +117,10 @@ def campaign_summaries(session: Session, scope: Scope) -> list[CampaignSummary]:
 # --- One campaign, by area, and the schools of an area ---------------------------------------
 
 PER_PAGE = 200  # schools listed per page: a block has about 100, a district thousands
-# "Behind": progress under this share of the whole view's, or more than this share of its
-# schools not yet started. Progress counts a completed school as one and a running school as
-# a half, so a district that started last week is not "behind" for having finished nothing.
-# Stated on the page, next to the chart.
+# "Behind": progress under this share of the whole view's. One measure, the one the chart's
+# bar draws: a completed school counts one and a running school a half, so a district that
+# started last week is not "behind" for having finished nothing. Stated on the page.
 BEHIND_COMPLETION = 0.5
-BEHIND_WAITING = 0.5
 
 
 @dataclass(frozen=True)
@@ -214,15 +212,13 @@ def total(areas: list[AreaRow]) -> AreaRow:
 
 
 def mark_behind(areas: list[AreaRow]) -> None:
-    """Flags the areas behind the rest: progress under half the whole view's, or most of
-    their schools not yet started. Comparing with the view's own average, not a fixed target,
-    keeps the flag meaningful early in a campaign and late."""
+    """Flags the areas behind the rest: progress (the bar) under half the whole view's.
+    Comparing with the view's own average, not a fixed target, keeps the flag meaningful early
+    in a campaign and late."""
     whole = total(areas).counts
     for area in areas:
         counts = area.counts
-        area.behind = counts.invited > 0 and (
-            counts.progress < BEHIND_COMPLETION * whole.progress
-            or counts.waiting > BEHIND_WAITING * counts.invited)
+        area.behind = counts.invited > 0 and counts.progress < BEHIND_COMPLETION * whole.progress
 
 
 def funnel(session: Session, scope: Scope, campaign: CampaignInfo) -> list[FunnelStep]:

@@ -51,8 +51,7 @@ def campaign(campaign_id: int) -> str:
     return render_template("admin/campaign.html", campaign=info, areas=areas,
                            whole=dashboard.total(areas), steps=steps,
                            by_block=not mine.is_everything,
-                           behind_completion=dashboard.BEHIND_COMPLETION,
-                           behind_waiting=dashboard.BEHIND_WAITING)
+                           behind_completion=dashboard.BEHIND_COMPLETION)
 
 
 @blueprint.get("/campaigns/<int:campaign_id>/districts/<district>")
@@ -105,8 +104,7 @@ def _area(campaign_id: int, district: str, block: str | None) -> str:
         "admin/area.html", campaign=info, blocks=blocks, whole=whole, schools=schools,
         silent_only=silent_only, names=names, link=link, exports=_exports(campaign_id, names,
                                                                           silent_only),
-        behind_completion=dashboard.BEHIND_COMPLETION,
-        behind_waiting=dashboard.BEHIND_WAITING)
+        behind_completion=dashboard.BEHIND_COMPLETION)
 
 
 def _exports(campaign_id: int, names: dict[str, str | None], silent_only: bool
