@@ -68,4 +68,7 @@ def test_a_state_user_reads_the_conversation_in_a_real_browser(app, db, tmp_path
         assert "काम 1" in undone.inner_text()
         undone.get_by_text("In English").click()
         assert undone.get_by_text("Undone: task 1").is_visible()
+        # Every time on the page is in one zone, and the page says which.
+        assert page.get_by_text("Times on this page are in India Standard Time "
+                                "(Asia/Kolkata).").is_visible()
         page.screenshot(path=str(tmp_path / "timeline.png"), full_page=True)
