@@ -77,7 +77,7 @@ def main() -> None:
 
     def cold() -> None:
         intents._spellings.cache_clear()
-        intents._taught_index.cache_clear()
+        intents._taught_cache.clear()
 
     parse("warm up", "hi", taught)
     results = {

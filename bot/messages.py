@@ -104,7 +104,8 @@ SIMPLE = {
     "project.story_question": _(
         "One last question: in one line, what changed in your school because of this project?"
     ),
-    "project.story_saved": _("Thank you! Your story is saved and will inspire other schools."),
+    # Consent before praise: whether the story may inspire others is asked next.
+    "project.story_saved": _("Thank you! Your story is saved."),
     "project.story_skipped": _("That's fine. Congratulations once again!"),
     "opted_out": _(
         "You will not get any more messages from Kadam. Reply START at any time to come back."

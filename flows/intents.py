@@ -270,6 +270,10 @@ _ORDINAL_SUFFIX = _words("ordinal_suffix")
 _UNITS = {**dict.fromkeys(_words("day"), 1), **dict.fromkeys(_words("week"), 7),
           **dict.fromkeys(_words("month"), 30)}
 _DURATIONS = _phrases_of("durations")
+_DURATIONS_BY_FIRST: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+for _phrase, _count in sorted(_DURATIONS.items(), key=lambda item: (-len(item[0]), item[0])):
+    if _phrase:
+        _DURATIONS_BY_FIRST.setdefault(_phrase[0], []).append((_phrase, _count))
 # Words that frame a reply and say nothing of their own (a problem needs words of its own).
 _FRAME = (_FILLER | _TASK_WORDS | _LINKS | _NEGATION | _NEGATION_BEFORE | _NEGATION_AFTER
           | _PARTIAL | _QUESTION | _ORDINAL_SUFFIX | set(_CARDINALS) | set(_ORDINALS)
@@ -299,7 +303,7 @@ class _Phrase:
 @dataclass(frozen=True)
 class _Index:
     by_first: dict[str, list[_Phrase]]
-    adds: list[tuple[str, ...]]
+    adds: dict[str, list[tuple[str, ...]]]  # add phrases by their first word, longest first
 
 
 def _index(entries: Iterable[tuple[str, Name, str]], taught: bool = False) -> _Index:
@@ -318,7 +322,10 @@ def _index(entries: Iterable[tuple[str, Name, str]], taught: bool = False) -> _I
     for words, by_language in meanings.items():
         by_first.setdefault(words[0], []).append(
             _Phrase(words, tuple(by_language.items()), taught))
-    return _Index(by_first, sorted(adds, key=lambda words: -len(words)))
+    adds_by_first: dict[str, list[tuple[str, ...]]] = {}
+    for words in sorted(adds, key=lambda words: (-len(words), words)):
+        adds_by_first.setdefault(words[0], []).append(words)
+    return _Index(by_first, adds_by_first)
 
 
 _SHIPPED = _index((language, name, phrase) for language, table in LEXICON.items()
@@ -327,10 +334,20 @@ _KEYWORDS = frozenset(word for phrases in _SHIPPED.by_first.values() for p in ph
                       for word in p.words)
 
 
-@lru_cache(maxsize=8)
+# The last set of taught phrases and its index. The storage layer hands every step the same
+# tuple until a phrase is taught or removed, so the index is found by identity: hashing a few
+# hundred phrases on every reply would cost more than reading the reply.
+_taught_cache: list[tuple[tuple[TaughtPhrase, ...], _Index]] = []
+
+
 def _taught_index(taught: tuple[TaughtPhrase, ...]) -> _Index:
     """The taught phrases' own index; a process builds it once per set of taught phrases."""
-    return _index(((t.language, t.intent, t.phrase) for t in taught), taught=True)
+    for known, index in _taught_cache:
+        if known is taught:
+            return index
+    index = _index(((t.language, t.intent, t.phrase) for t in taught), taught=True)
+    _taught_cache[:] = [(taught, index)]
+    return index
 
 
 
@@ -634,8 +651,8 @@ def _days(tokens: list[str], counted: bool = False) -> int | None:
                 count, ordinal = _value(tokens[near]) if 0 <= near < len(tokens) else (None, 0)
                 if count is not None and not ordinal:
                     return min(count * _UNITS[token], MAX_DAYS)
-    for phrase, days in sorted(_DURATIONS.items(), key=lambda item: -len(item[0])):
-        for i in range(len(tokens) - len(phrase) + 1):
+    for i, token in enumerate(tokens):
+        for phrase, days in _DURATIONS_BY_FIRST.get(token, ()):
             if tuple(tokens[i : i + len(phrase)]) == phrase:
                 return min(days, MAX_DAYS)
     for token in tokens:
@@ -670,7 +687,7 @@ def parse(text: str, language: str = "en", taught: tuple[TaughtPhrase, ...] = ()
         return Intent(Name.SCHOOL, text=raw, code=code)
     indexes = (_taught_index(taught), _SHIPPED) if taught else (_SHIPPED,)
     for index in indexes:
-        for phrase in index.adds:
+        for phrase in index.adds.get(tokens[lead], ()) if lead < len(tokens) else ():
             # Exact only: a typo-tolerant "जोड़ो" (add) would swallow "छोड़ो" (skip).
             if tuple(tokens[lead : lead + len(phrase)]) == phrase:
                 return Intent(Name.ADD_TASK, text=_after(raw, tokens, lead + len(phrase)))

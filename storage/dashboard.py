@@ -117,12 +117,10 @@ def campaign_summaries(session: Session, scope: Scope) -> list[CampaignSummary]:
 # --- One campaign, by area, and the schools of an area ---------------------------------------
 
 PER_PAGE = 200  # schools listed per page: a block has about 100, a district thousands
-# "Behind": progress under this share of the whole view's, or more than this share of its
-# schools not yet started. Progress counts a completed school as one and a running school as
-# a half, so a district that started last week is not "behind" for having finished nothing.
-# Stated on the page, next to the chart.
+# "Behind": progress under this share of the whole view's. One measure, the one the chart's
+# bar draws: a completed school counts one and a running school a half, so a district that
+# started last week is not "behind" for having finished nothing. Stated on the page.
 BEHIND_COMPLETION = 0.5
-BEHIND_WAITING = 0.5
 
 
 @dataclass(frozen=True)
@@ -214,15 +212,13 @@ def total(areas: list[AreaRow]) -> AreaRow:
 
 
 def mark_behind(areas: list[AreaRow]) -> None:
-    """Flags the areas behind the rest: progress under half the whole view's, or most of
-    their schools not yet started. Comparing with the view's own average, not a fixed target,
-    keeps the flag meaningful early in a campaign and late."""
+    """Flags the areas behind the rest: progress (the bar) under half the whole view's.
+    Comparing with the view's own average, not a fixed target, keeps the flag meaningful early
+    in a campaign and late."""
     whole = total(areas).counts
     for area in areas:
         counts = area.counts
-        area.behind = counts.invited > 0 and (
-            counts.progress < BEHIND_COMPLETION * whole.progress
-            or counts.waiting > BEHIND_WAITING * counts.invited)
+        area.behind = counts.invited > 0 and counts.progress < BEHIND_COMPLETION * whole.progress
 
 
 def funnel(session: Session, scope: Scope, campaign: CampaignInfo) -> list[FunnelStep]:
@@ -482,7 +478,8 @@ def _timeline(session: Session, project: Project, person_id: int, tasks: list[Ta
     ).all()
     outbound = session.execute(
         select(Outbox.created_at, Outbox.key, Outbox.channel, Outbox.form, Outbox.status,
-               Outbox.error_code, Outbox.error_message, Outbox.sent_at, Outbox.status_at)
+               Outbox.error_code, Outbox.error_message, Outbox.sent_at, Outbox.status_at,
+               Outbox.body, Outbox.params, Outbox.options, Outbox.language)
         .where(or_(Outbox.project_id == project.id,
                    and_(Outbox.person_id == person_id, Outbox.project_id.is_(None),
                         Outbox.created_at >= since, Outbox.created_at <= now)))
@@ -507,7 +504,8 @@ def _timeline(session: Session, project: Project, person_id: int, tasks: list[Ta
     events += [Event(r.created_at, "out", {
         "key": r.key, "channel": r.channel, "form": r.form, "status": r.status,
         "error_code": r.error_code, "error_message": r.error_message, "sent_at": r.sent_at,
-        "status_at": r.status_at}) for r in outbound[:TIMELINE_LIMIT]]
+        "status_at": r.status_at, "body": r.body, "params": r.params, "options": r.options,
+        "language": r.language}) for r in outbound[:TIMELINE_LIMIT]]
     events += [Event(r.at, "task", {"task": titles.get(r.task_id, ""), "status": r.status,
                                     "note": r.note}) for r in changes[:TIMELINE_LIMIT]]
     events += [Event(r.created_at, "evidence", {
@@ -515,7 +513,9 @@ def _timeline(session: Session, project: Project, person_id: int, tasks: list[Ta
         "caption": r.caption,
         "inline": (r.content_type or "").split(";")[0].strip().lower() in INLINE_TYPES,
     }) for r in evidence[:TIMELINE_LIMIT]]
-    order = {"project": 0, "out": 1, "in": 2, "task": 3, "evidence": 4}
+    # At one instant, cause before effect: what the headmaster wrote, what it changed, then
+    # the bot's answer.
+    order = {"in": 0, "project": 1, "task": 2, "evidence": 3, "out": 4}
     events.sort(key=lambda e: (e.at, order[e.kind]))
     truncated = any(len(rows) > TIMELINE_LIMIT for rows in (inbound, outbound, changes,
                                                                evidence))

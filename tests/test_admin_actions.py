@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage.models import Broadcast, Campaign, Outbox, Person, Project, School, Template
-from tests.admin_support import csrf, make_app, make_user, sign_in
+from tests.admin_support import PASSWORD, csrf, make_app, make_user, sign_in
 from tests.factories import make_beo, make_headmaster, make_school, make_template
 
 TEMPLATES = SHIPPED_TEMPLATES
@@ -468,3 +468,41 @@ def test_the_preview_counts_what_the_launch_does(db, roster, specs):
     for name in ("template", "start_date", "projects_created", "headmasters_invited",
                  "skipped", "unmatched"):
         assert getattr(before, name) == getattr(done, name), name
+
+
+def test_the_upload_page_never_says_a_template_loads_when_nothing_was_loaded(app, db, tmp_path):
+    """An error and a warning together: the page says nothing loaded, and the warning is put
+    as something to look at once the error is fixed (not "loads anyway"); a file with only
+    the warning loads and says so. In a real browser, as the state team uses it."""
+    from tests.browser import browser_page, live_server
+
+    make_user(db, "state@example.org")
+    both = shipped()
+    both["category"] = "huge"  # an error
+    both["tasks"][2]["day"] = 0  # before the previous task's day: a warning
+    warned = shipped()
+    warned["tasks"][2]["day"] = 0
+    files = {}
+    for name, document in (("both.yaml", both), ("warned.yaml", warned)):
+        files[name] = tmp_path / name
+        files[name].write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    with live_server(app) as base, browser_page() as page:
+        page.goto(f"{base}/admin/")
+        page.get_by_label("Email").fill("state@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{base}/admin/templates")
+        page.locator("input[type=file]").set_input_files(str(files["both.yaml"]))
+        page.get_by_role("button", name="Upload and load").click()
+        page.get_by_text("both.yaml: 1 error; nothing loaded.").wait_for()
+        body = page.locator("main").inner_text()
+        assert "loads anyway" not in body
+        assert "once the errors above are fixed" in body
+        assert "No template is loaded yet." in body
+
+        page.locator("input[type=file]").set_input_files(str(files["warned.yaml"]))
+        page.get_by_role("button", name="Upload and load").click()
+        page.get_by_text("Loaded retell-the-tale version 1 (7 tasks).").wait_for()
+        assert "Loaded, with these worth a look:" in page.locator("main").inner_text()
+        assert "is before the previous task's day" in page.locator("main").inner_text()
+    assert count(db, Template) == 1

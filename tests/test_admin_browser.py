@@ -39,10 +39,18 @@ def test_state_user_finds_the_district_behind_and_exports_its_silent_schools(app
         sign_in(page, base, "state@example.org")
         page.get_by_role("link", name="Retell the Tale, 2026").click()
 
-        # Pune is behind: Mulshi has not started at all and nothing in Pune is complete.
+        # Pune is behind: Mulshi has not started at all and nothing in Pune is complete. The
+        # marker follows the bar: Pune's is the shorter one, under half of Satara's.
         behind = page.locator("table.chart tr.behind")
         assert behind.count() == 1
         assert "Pune" in behind.inner_text()
+        widths = {name: sum(box["width"] for box in (
+            span.bounding_box() for span in page.locator(f"table.chart tr:has-text('{name}') "
+                                                         ".bar span").all()) if box)
+                  for name in ("Pune", "Satara")}
+        assert widths["Pune"] < 0.5 * widths["Satara"], widths
+        assert page.get_by_text("when its bar is shorter than").is_visible()
+        page.screenshot(path=str(tmp_path / "campaign.png"), full_page=True)
         behind.get_by_role("link", name="Pune").click()
         page.locator("table.chart tr.behind").get_by_role("link", name="Mulshi").click()
         page.get_by_role("link", name="Only silent schools").click()

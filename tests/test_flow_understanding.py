@@ -221,3 +221,26 @@ def test_a_taught_phrase_is_understood_at_once():
     world.taught = (TaughtPhrase("mr", "jhakaas", Name.DONE),)
     assert world.say("jhakaas")[0] == "task.done"
     assert world.task(1, 2).status == "not_started"
+
+
+# --- consent before praise ----------------------------------------------------------------------
+
+def test_a_story_is_praised_as_inspiring_only_once_the_headmaster_agrees_to_share_it():
+    from bot.messages import render
+
+    def read(reply: fx.Reply) -> str:
+        return render(reply.key, reply.params, list(reply.options), "en").text
+
+    world = at_task_one(n=1)
+    world.say("done")
+    assert world.say("Parents now come to the reading corner") == [
+        "project.story_saved", "project.share_question"]
+    assert "inspire" not in read(world.sent[-2]) + read(world.sent[-1])
+    assert world.say("2") == ["project.share_private"]
+    assert "inspire" not in read(world.last())
+
+    world = at_task_one(n=1)
+    world.say("done")
+    world.say("Parents now come to the reading corner")
+    assert world.say("1") == ["project.share_thanks"]
+    assert "inspire" in read(world.last())

@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.globals["percent"] = percent
     app.jinja_env.filters["when"] = when
+    app.jinja_env.globals["times_are_in"] = times_are_in
     app.context_processor(_nav)
 
 
@@ -180,6 +181,22 @@ def number(value: Any) -> str:
 
 def percent(part: Any, whole: Any) -> str:
     return f"{round(100 * (part or 0) / whole)}%" if whole else "–"
+
+
+def times_are_in() -> str:
+    """The zone every time on a page is in, said once a page: "India Standard Time
+    (Asia/Kolkata)"."""
+    from babel.dates import get_timezone_name
+
+    from storage.schedule import zone
+
+    name = current_app.config["KADAM"].timezone
+    try:
+        # At a given instant Babel names the zone as people say it: "India Standard Time".
+        long = get_timezone_name(now().astimezone(zone(name)), locale="en")
+    except (LookupError, ValueError):
+        long = name
+    return long if long == name else f"{long} ({name})"
 
 
 def when(value: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request, url_for
 
 from bot.admin import blueprint, now, scope, sessions, whole
+from bot.messages import render
 from storage import dashboard
 from storage.gallery import Page
 
@@ -50,8 +51,7 @@ def campaign(campaign_id: int) -> str:
     return render_template("admin/campaign.html", campaign=info, areas=areas,
                            whole=dashboard.total(areas), steps=steps,
                            by_block=not mine.is_everything,
-                           behind_completion=dashboard.BEHIND_COMPLETION,
-                           behind_waiting=dashboard.BEHIND_WAITING)
+                           behind_completion=dashboard.BEHIND_COMPLETION)
 
 
 @blueprint.get("/campaigns/<int:campaign_id>/districts/<district>")
@@ -104,8 +104,7 @@ def _area(campaign_id: int, district: str, block: str | None) -> str:
         "admin/area.html", campaign=info, blocks=blocks, whole=whole, schools=schools,
         silent_only=silent_only, names=names, link=link, exports=_exports(campaign_id, names,
                                                                           silent_only),
-        behind_completion=dashboard.BEHIND_COMPLETION,
-        behind_waiting=dashboard.BEHIND_WAITING)
+        behind_completion=dashboard.BEHIND_COMPLETION)
 
 
 def _exports(campaign_id: int, names: dict[str, str | None], silent_only: bool
@@ -138,5 +137,22 @@ def project(project_id: int) -> str:
         detail = dashboard.project_detail(session, scope(), project_id, now())
     if detail is None:
         abort(404)
+    for event in detail.events:
+        if event.kind == "out":
+            _words_sent(event.data, detail.headmaster.language)
     return render_template("admin/project.html", project=detail,
                            photos=_has("admin.evidence_photo"))
+
+
+def _words_sent(data: dict[str, Any], language: str) -> None:
+    """What the headmaster read: the text as sent, or as it will be sent while it waits; with
+    the English beside it for a state user who does not read that script."""
+    language = data.get("language") or language
+    options = list(data.get("options") or [])
+    try:
+        rendered = render(data["key"], data.get("params") or {}, options, language).numbered()
+        english = render(data["key"], data.get("params") or {}, options, "en").numbered()
+    except (KeyError, ValueError, TypeError):
+        rendered = english = ""  # a message of an older release: its key is all there is
+    data["text"] = data.get("body") or rendered
+    data["english"] = english if english and english != data["text"] else ""
