@@ -232,7 +232,7 @@ def test_erasing_a_headmaster_removes_her_everywhere_and_keeps_the_counts(
     assert count(db, UnreadReply) == 0
     page = dashboard(db, tmp_path, history.project_id)
     assert not any(word in page for word in WORDS)
-    assert "erased" in page
+    assert "erased" in page and "(text removed" in page
 
 
 def test_her_number_writing_again_is_a_stranger(db, history, kadam, webhooks, twilio):

@@ -13,8 +13,10 @@ from flask import abort, current_app, render_template, request, url_for
 
 from bot.admin import blueprint, now, scope, sessions, whole
 from bot.messages import render
+from bot.outbound import REMOVED
 from storage import dashboard
 from storage.gallery import Page
+from storage.retention import PURGED_PARAMS
 
 
 def _page() -> int:
@@ -147,6 +149,9 @@ def project(project_id: int) -> str:
 def _words_sent(data: dict[str, Any], language: str) -> None:
     """What the headmaster read: the text as sent, or as it will be sent while it waits; with
     the English beside it for a state user who does not read that script."""
+    if data.get("params") == PURGED_PARAMS:
+        data["text"], data["english"] = REMOVED.text, ""
+        return
     language = data.get("language") or language
     options = list(data.get("options") or [])
     try:
