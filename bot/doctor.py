@@ -450,6 +450,7 @@ def examine(env: Mapping[str, str], connect_timeout: int = 10) -> list[Finding]:
 @click.command()
 def doctor() -> None:
     """Check this deployment: variables, database, Twilio, media folder, installed files."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line a check, nothing else
     findings = examine(os.environ)
     for finding in findings:
         click.echo(finding.line())
