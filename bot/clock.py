@@ -201,7 +201,7 @@ def _instant(value: str | None) -> dt.datetime | None:
               help="Run as of this instant (default: now); without a zone it is UTC.")
 def tick_command(at: str | None) -> None:
     """Run the due work once (task prompts, reminders, lapses, invitations) and exit."""
-    settings = _safe_settings()
+    settings = _settings_or_refusal()
     database = Database()
     try:
         report = tick(database, settings, _instant(at))
@@ -216,12 +216,12 @@ def tick_command(at: str | None) -> None:
     help="Seconds between runs of the due work.")
 def clock_command(interval: float) -> None:
     """Run the due work every minute; one clock is active, others stand by."""
-    settings = _safe_settings()
+    settings = _settings_or_refusal()
     database = Database()
     Clock(database, settings, interval).run()
 
 
-def _safe_settings() -> Settings:
+def _settings_or_refusal() -> Settings:
     """The settings, or a refusal to run: digests carry photo links signed with SECRET_KEY."""
     settings = Settings.from_env()
     refusal = settings.missing_secret_key()

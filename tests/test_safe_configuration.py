@@ -141,3 +141,21 @@ def test_a_real_deployment_never_shows_the_demo_sign_in(environment, db):
     app = create_app()
     assert "kadam-demo" not in app.test_client().get("/admin/login").get_data(as_text=True)
     app.extensions["kadam.db"].dispose()
+
+
+def test_gunicorn_serving_the_app_exits_saying_why(tmp_path):
+    """The Procfile's web process, as a platform starts it: it stops, with the reason."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    env.update(TWILIO, DATABASE_URL=f"sqlite:///{tmp_path / 'kadam.db'}",
+               MEDIA_DIR=str(tmp_path / "media"))
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    started = subprocess.run([str(gunicorn), "--workers", "1", "--bind", "127.0.0.1:0",
+                              "bot:create_app()"], env=env, cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60)
+    assert started.returncode != 0
+    assert "SECRET_KEY is not set, and Twilio is configured" in started.stderr
