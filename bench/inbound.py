@@ -60,7 +60,8 @@ PUBLIC_URL = "https://kadam.example.org"
 PATH = "/twilio/whatsapp"
 BODIES = ("1", "ho gaya", "status", "tasks", "task 2 done")
 SERVER_ENV = {"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
-              "PUBLIC_URL": PUBLIC_URL, "LOG_LEVEL": "WARNING"}
+              "PUBLIC_URL": PUBLIC_URL, "LOG_LEVEL": "WARNING",
+              "SECRET_KEY": "bench-" + "0" * 58}  # with Twilio configured the app needs one
 APPS = {"reference": ("reference_app:create_app()", "bench_reference_inbound"),
         "app": ("bot:create_app()", "inbound_message")}
 WARMUP = 200

@@ -1,7 +1,9 @@
 """Kadam's web process: Twilio webhooks, the simulator and the health check.
 
 `create_app()` is what gunicorn serves (`bot:create_app()`); it takes configuration from the
-environment (see bot/config.py and the README) or from `test_config`.
+environment (see bot/config.py and the README) or from `test_config`. It refuses to start
+(UnsafeConfiguration) without SECRET_KEY when Twilio is configured or the database is not
+SQLite; a test app (`TESTING`) and the demo (SQLite, console) make a key of their own.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot.config import Settings
+from bot.config import Settings, UnsafeConfiguration
 from bot.engine import Engine
 from storage.db import Database
 
@@ -25,9 +27,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for key, value in (test_config or {}).items():
         if hasattr(settings, key):
             setattr(settings, key, value)
+    refusal = settings.missing_secret_key()
+    if refusal and not (test_config or {}).get("TESTING"):
+        log.error("%s", refusal)
+        raise UnsafeConfiguration(refusal)
     if not settings.secret_key:
-        # A per-process key works for one process (the demo); with several web processes the
-        # dashboard's sign-ins need SECRET_KEY set, or each process forgets the others'.
+        # A per-process key works for one process (the demo, a test); with several web
+        # processes the dashboard's sign-ins need SECRET_KEY set, or each forgets the others'.
         log.warning("SECRET_KEY is not set: dashboard sign-ins last only as long as this process")
         settings.secret_key = os.urandom(32).hex()
     app.config.update(SECRET_KEY=settings.secret_key, KADAM=settings,

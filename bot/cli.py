@@ -66,6 +66,7 @@ def _register() -> None:
     from bot.campaign_cli import campaign
     from bot.clock import clock_command, tick_command
     from bot.demo import demo
+    from bot.doctor import doctor
     from bot.export_cli import export
     from bot.i18n_check import i18n
     from bot.person_cli import person
@@ -76,7 +77,7 @@ def _register() -> None:
     from bot.worker import worker
 
     for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
-                    clock_command, i18n, demo, user, phrases_group):
+                    clock_command, i18n, demo, user, phrases_group, doctor):
         main.add_command(command)
     main.add_command(person)
 

@@ -209,9 +209,10 @@ def _instant(value: str | None) -> dt.datetime | None:
               help="Run as of this instant (default: now); without a zone it is UTC.")
 def tick_command(at: str | None) -> None:
     """Run the due work once (task prompts, reminders, lapses, invitations) and exit."""
+    settings = _settings_or_refusal()
     database = Database()
     try:
-        report = tick(database, Settings.from_env(), _instant(at))
+        report = tick(database, settings, _instant(at))
     finally:
         database.dispose()
     click.echo(str(report))
@@ -223,5 +224,15 @@ def tick_command(at: str | None) -> None:
     help="Seconds between runs of the due work.")
 def clock_command(interval: float) -> None:
     """Run the due work every minute; one clock is active, others stand by."""
+    settings = _settings_or_refusal()
     database = Database()
-    Clock(database, Settings.from_env(), interval).run()
+    Clock(database, settings, interval).run()
+
+
+def _settings_or_refusal() -> Settings:
+    """The settings, or a refusal to run: digests carry photo links signed with SECRET_KEY."""
+    settings = Settings.from_env()
+    refusal = settings.missing_secret_key()
+    if refusal:
+        raise click.ClickException(refusal)
+    return settings

@@ -9,12 +9,26 @@ from pathlib import Path
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+def _flag(name: str) -> bool:
+    return (os.environ.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -47,6 +61,7 @@ class Settings:
     timezone: str = "Asia/Kolkata"
     default_region: str = "IN"
     default_language: str = "en"
+    simulator: bool = False  # KADAM_SIMULATOR=1, or `kadam demo`: /simulator for state users
     secret_key: str = ""
     trusted_proxies: int = 0
     inbound: str = "inline"  # inline: the webhook answers; queue: it records, a worker answers
@@ -70,6 +85,7 @@ class Settings:
             timezone=env("KADAM_TIMEZONE", "Asia/Kolkata"),
             default_region=env("KADAM_DEFAULT_REGION", "IN"),
             default_language=env("KADAM_DEFAULT_LANGUAGE", "en"),
+            simulator=_flag("KADAM_SIMULATOR"),
             secret_key=env("SECRET_KEY", ""),
             trusted_proxies=_int("KADAM_TRUSTED_PROXIES", 0),
             inbound=_choice("KADAM_INBOUND", ("inline", "queue"), "inline"),
@@ -80,3 +96,27 @@ class Settings:
     def channel(self) -> str:
         """`twilio` when credentials are set; otherwise `console` (outbound stays in the DB)."""
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "console"
+
+    def missing_secret_key(self) -> str | None:
+        """Why this deployment must not run without SECRET_KEY (None when it may).
+
+        Without it each process makes its own key: with two web processes most sign-ins fail,
+        and the worker and clock sign photo links with an empty key anyone can forge. Only the
+        demo and the tests (SQLite, console channel) may do without."""
+        if self.secret_key:
+            return None
+        if self.channel == "twilio":
+            reason = "Twilio is configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)"
+        elif not (self.database_url or "sqlite").startswith("sqlite"):
+            reason = "the database is not SQLite (DATABASE_URL)"
+        else:
+            return None
+        return (f"SECRET_KEY is not set, and {reason}: dashboard sign-ins would fail across "
+                "web processes and photo links would be signed with an empty key. Set "
+                "SECRET_KEY to the same long random value for every web, worker and clock "
+                "process, e.g. the output of "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`.")
+
+
+class UnsafeConfiguration(RuntimeError):
+    """A process refuses to start: the message says why and how to fix it."""

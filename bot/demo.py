@@ -13,8 +13,10 @@ from importlib import resources
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
+from sqlalchemy.exc import ArgumentError
 
+from bot.config import Settings
 from storage.db import Database, database_url
 from storage.migrate import upgrade
 from storage.models import Person
@@ -29,9 +31,32 @@ DEMO_CAMPAIGNS = (
     ("retell-the-tale", ["district:Satara", "district:Pune", "district:Gasabo"]),
     ("virtual-ptm", ["district:Lucknow"]),
 )
-# The demo's dashboard sign-in (console channel only: nothing here is reachable from outside
-# unless the operator binds the demo to a public address).
+# The demo's dashboard and simulator sign-in (SQLite and the console channel only: the demo
+# refuses anything else, and nothing is reachable from outside unless the operator binds the
+# demo to a public address).
 DEMO_USER = ("admin@example.org", "kadam-demo")
+
+
+def refuse_real_deployment(url: str, settings: Settings) -> str | None:
+    """Why `kadam demo` must not run here (None when it may). The demo makes a dashboard user
+    whose password is in the README and a made-up roster; neither may ever reach a database or
+    a Twilio account that real headmasters use."""
+    reasons = []
+    if not url.startswith("sqlite"):
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            shown = "not a SQLite file"
+        reasons.append(f"DATABASE_URL is {shown}: unset it (the demo then uses kadam.db in "
+                       "this folder) or set it to sqlite:///demo.db")
+    if settings.twilio_account_sid or settings.twilio_auth_token:
+        reasons.append("Twilio credentials are set, and the made-up roster would be sent real "
+                       "messages: unset TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    if not reasons:
+        return None
+    return (f"kadam demo runs only on a SQLite file with the console channel, because it "
+            f"creates the sign-in {DEMO_USER[0]} / {DEMO_USER[1]} and a made-up roster, which "
+            f"must never exist in a real deployment. {'; '.join(reasons)}. Nothing was created.")
 
 
 def load_demo_data(database: Database) -> bool:
@@ -44,7 +69,6 @@ def load_demo_data(database: Database) -> bool:
     def run(*args: str) -> None:
         main.main(list(args), standalone_mode=False)
 
-    from bot.config import Settings
     from bot.demo_story import DAYS_AGO, play
     from storage.admin_users import add_user
     from storage.campaigns import launch, parse_audience
@@ -66,7 +90,6 @@ def load_demo_data(database: Database) -> bool:
 def start_background(database: Database) -> None:
     """The worker (console channel) and the clock, as threads of the demo process."""
     from bot.clock import Clock
-    from bot.config import Settings
     from bot.worker import Worker
 
     settings = Settings.from_env()
@@ -83,6 +106,9 @@ def start_background(database: Database) -> None:
 def demo(host: str, port: int, no_server: bool) -> None:
     """Start Kadam with demo data: SQLite, console channel, simulator."""
     url = database_url()
+    refusal = refuse_real_deployment(url, Settings.from_env())
+    if refusal:
+        raise click.ClickException(refusal)
     upgrade(url)
     database = Database(url)
     if load_demo_data(database):
@@ -92,8 +118,8 @@ def demo(host: str, port: int, no_server: bool) -> None:
     start_background(database)
     from bot import create_app
 
-    app = create_app()
-    click.echo(f"Kadam is running. Open http://{host}:{port}/simulator to chat as a headmaster,\n"
-               f"and http://{host}:{port}/admin for the dashboard (demo sign-in: "
-               f"{DEMO_USER[0]} / {DEMO_USER[1]}).")
+    app = create_app({"simulator": True, "DEMO_SIGN_IN": DEMO_USER})
+    click.echo(f"Kadam is running. Open http://{host}:{port}/simulator to chat as a headmaster\n"
+               f"or an officer, and http://{host}:{port}/admin for the dashboard. Both ask you "
+               f"to sign in: {DEMO_USER[0]}, password {DEMO_USER[1]}.")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -1,17 +1,29 @@
 """/simulator: chat as any person in the roster, through the same engine as the webhooks.
 
 For trainers and developers. It shows each reply as WhatsApp would (text and buttons) and the
-numbered form an SMS phone gets. It is on by default only on the console channel, because it
-lets whoever can reach it speak for a headmaster; KADAM_SIMULATOR=1 turns it on elsewhere.
+numbered form an SMS phone gets. Whoever uses it sees every name and phone in the roster and
+speaks for any of them, so it is off unless asked for (`kadam demo`, or KADAM_SIMULATOR=1),
+and then only for a state user signed in to the dashboard, with the dashboard's CSRF check on
+every message sent.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -28,14 +40,38 @@ HISTORY = 60  # messages shown
 
 
 def enabled(settings: Settings) -> bool:
-    flag = os.environ.get("KADAM_SIMULATOR", "").strip().lower()
-    if flag in ("0", "false", "no", "off"):
-        return False
-    return flag in ("1", "true", "yes", "on") or settings.channel == "console"
+    return settings.simulator
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
+
+
+@blueprint.before_request
+def _signed_in_state_user() -> Any:
+    """The dashboard's sign-in, and back here after it; then a state user only, and a POST
+    only with the session's CSRF token."""
+    from bot.admin import check_csrf
+    from bot.admin.auth import load_user
+
+    if not load_user():
+        back = (url_for("simulator.page") if request.method == "POST"
+                else request.full_path.rstrip("?"))
+        return redirect(url_for("admin.login", next=back))
+    if g.user.role != "state":
+        abort(403, "The simulator speaks for anyone in the roster: it is for the state team.")
+    if request.method == "POST":
+        check_csrf()
+    return None
+
+
+@blueprint.after_request
+def _no_cache(response: Response) -> Response:
+    # The page lists every name and phone in the roster: never keep it in a shared cache.
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,9 @@ class TemplateMap:
 
     def __len__(self) -> int:
         return len(self._templates)
+
+    def __iter__(self) -> Iterator[ContentTemplate]:
+        return iter(self._templates.values())
 
     def find(self, key: str, language: str | None) -> ContentTemplate | None:
         """The template for `key` in exactly `language`, else in English, else None.

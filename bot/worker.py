@@ -479,6 +479,9 @@ def _sms_cost(result: Result) -> tuple[str | None, int | None]:
 def worker(once: bool) -> None:
     """Send the outbox and fetch media (MESSAGES_PER_SECOND, WORKER_THREADS)."""
     settings = Settings.from_env()
+    refusal = settings.missing_secret_key()
+    if refusal:
+        raise click.ClickException(refusal)
     database = Database(settings.database_url or None)
     try:
         runner = Worker(database, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -37,6 +38,42 @@ def is_current(url: str) -> bool:
             return MigrationContext.configure(connection).get_current_revision() == head
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands against this release's migrations."""
+
+    current: str | None  # None: no schema at all
+    head: str
+    known: bool  # whether `current` is one of this release's migrations
+
+    @property
+    def is_current(self) -> bool:
+        return self.current == self.head
+
+
+def schema_state(url: str, connect_timeout: int = 10) -> SchemaState:
+    """Connects (giving up after `connect_timeout` seconds) and reads the schema's revision.
+    Raises sqlalchemy's OperationalError when the database cannot be reached."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    url = normalise_url(url)
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    head = scripts.get_current_head()
+    assert head is not None, "the release has no migrations"
+    connect_args = ({"timeout": connect_timeout} if url.startswith("sqlite")
+                    else {"connect_timeout": connect_timeout})
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    known = current is None or any(s.revision == current for s in scripts.walk_revisions())
+    return SchemaState(current, head, known)
 
 
 def revision(url: str, message: str) -> None:

@@ -1,16 +1,23 @@
-"""The simulator: chat as a roster person through the same engine as the webhooks."""
+"""The simulator: chat as a roster person through the same engine as the webhooks.
+
+It shows every name and phone in the roster and speaks for anyone, so it is on only when asked
+for (the demo, KADAM_SIMULATOR=1), and then only for a state user signed in to the dashboard,
+with CSRF on every message sent.
+"""
 
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import create_app
 from bot.engine import Engine
 from flows.events import Invitation
 from storage.models import Evidence, InboundMessage, Project, TaskEvent
+from tests.admin_support import PASSWORD, csrf, make_user, sign_in
 from tests.browser import browser_page, live_server
 from tests.seed import seed_project
 
@@ -19,6 +26,7 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000105a0f3b10000000049454e44ae426082"
 )
+STATE_USER = "state@example.org"
 
 
 @pytest.fixture
@@ -26,9 +34,38 @@ def app(db, tmp_path, monkeypatch):
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     app = create_app({"database_url": db.url, "media_dir": tmp_path / "media",
-                      "twilio_account_sid": "", "twilio_auth_token": ""})
+                      "twilio_account_sid": "", "twilio_auth_token": "",
+                      "secret_key": "test-secret", "simulator": True})
+    make_user(db, STATE_USER)
     yield app
     app.extensions["kadam.db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A state user's browser, signed in to the dashboard."""
+    client = app.test_client()
+    assert sign_in(client, STATE_USER).status_code == 302
+    return client
+
+
+class Chat:
+    """Posts what a trainer types into the simulator, with the session's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def send(self, phone: str, text: str, photo: bytes | None = None):
+        data = {"phone": phone, "text": text, "csrf_token": csrf(self.client)}
+        if photo is None:
+            return self.client.post("/simulator/send", data=data)
+        data["photo"] = (io.BytesIO(photo), "wall.png", "image/png")
+        return self.client.post("/simulator/send", data=data, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def chat(client):
+    return Chat(client)
 
 
 @pytest.fixture
@@ -38,8 +75,8 @@ def invited(db, app):
     return seeded
 
 
-def test_page_lists_the_roster_and_shows_the_invitation(app, invited):
-    page = app.test_client().get(f"/simulator/?phone={invited.phone}")
+def test_page_lists_the_roster_and_shows_the_invitation(client, invited):
+    page = client.get(f"/simulator/?phone={invited.phone}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Sunita Pawar" in html
@@ -48,10 +85,9 @@ def test_page_lists_the_roster_and_shows_the_invitation(app, invited):
     assert "1. Yes, let&#39;s start" in html  # ...and the numbered SMS form
 
 
-def test_chatting_goes_through_the_engine(app, db, invited):
-    client = app.test_client()
-    client.post("/simulator/send", data={"phone": invited.phone, "text": "1"})
-    client.post("/simulator/send", data={"phone": invited.phone, "text": "ho gaya"})
+def test_chatting_goes_through_the_engine(client, chat, db, invited):
+    chat.send(invited.phone, "1")
+    chat.send(invited.phone, "ho gaya")
     html = client.get(f"/simulator/?phone={invited.phone}").get_data(as_text=True)
     assert "Task 2 of 4" in html
     with db.sessions() as session:
@@ -59,12 +95,9 @@ def test_chatting_goes_through_the_engine(app, db, invited):
         assert len(session.scalars(select(InboundMessage)).all()) == 2
 
 
-def test_photo_upload_is_stored_as_evidence(app, db, invited, tmp_path):
-    client = app.test_client()
-    client.post("/simulator/send", data={"phone": invited.phone, "text": "yes"})
-    client.post("/simulator/send", data={"phone": invited.phone, "text": "3",
-                                         "photo": (io.BytesIO(PNG), "wall.png", "image/png")},
-                content_type="multipart/form-data")
+def test_photo_upload_is_stored_as_evidence(chat, db, invited, tmp_path):
+    chat.send(invited.phone, "yes")
+    chat.send(invited.phone, "3", photo=PNG)
     with db.sessions() as session:
         evidence = session.scalars(select(Evidence)).one()
     assert evidence.status == "stored"
@@ -72,12 +105,90 @@ def test_photo_upload_is_stored_as_evidence(app, db, invited, tmp_path):
     assert (tmp_path / "media" / evidence.path).read_bytes() == PNG
 
 
-def test_simulator_is_off_when_twilio_is_configured(db, monkeypatch):
+def _count_inbound(db) -> int:
+    with db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(InboundMessage))
+
+
+def test_simulator_is_off_unless_asked_for(db, monkeypatch):
+    """A staging server with a real roster and no Twilio account must not expose it."""
     monkeypatch.delenv("KADAM_SIMULATOR", raising=False)
-    app = create_app({"database_url": db.url, "twilio_account_sid": "AC1",
-                      "twilio_auth_token": "token"})
-    assert app.test_client().get("/simulator/").status_code == 404
+    for config in ({"twilio_account_sid": "", "twilio_auth_token": ""},
+                   {"twilio_account_sid": "AC1", "twilio_auth_token": "token"}):
+        app = create_app({"database_url": db.url, "secret_key": "test-secret", **config})
+        assert app.test_client().get("/simulator/").status_code == 404
+        assert app.test_client().post("/simulator/send", data={"phone": "+919822012345",
+                                                              "text": "1"}).status_code == 404
+        app.extensions["kadam.db"].dispose()
+    assert _count_inbound(db) == 0
+
+
+def test_kadam_simulator_turns_it_on_behind_the_sign_in(db, monkeypatch, invited):
+    monkeypatch.setenv("KADAM_SIMULATOR", "1")
+    app = create_app({"database_url": db.url, "secret_key": "test-secret",
+                      "twilio_account_sid": "AC1", "twilio_auth_token": "token"})
+    make_user(db, STATE_USER)
+    client = app.test_client()
+    page = client.get(f"/simulator/?phone={quote(invited.phone)}")
+    assert page.status_code == 302
+    assert "/admin/login" in page.location and "Sunita" not in page.get_data(as_text=True)
     app.extensions["kadam.db"].dispose()
+
+
+def test_signing_in_leads_back_to_the_simulator(app, invited):
+    client = app.test_client()
+    wanted = f"/simulator/?phone={quote(invited.phone)}"
+    to_login = client.get(wanted)
+    assert to_login.status_code == 302
+    login_page = client.get(to_login.location)
+    assert "Sunita Pawar" not in login_page.get_data(as_text=True)
+    from tests.admin_support import csrf_of
+
+    token = csrf_of(login_page.get_data(as_text=True))
+    signed_in = client.post(to_login.location, data={"email": STATE_USER, "password": PASSWORD,
+                                                     "csrf_token": token})
+    assert signed_in.status_code == 302 and signed_in.location == wanted
+    html = client.get(signed_in.location).get_data(as_text=True)
+    assert "Sunita Pawar" in html and "Chatting as" in html
+    assert client.get(wanted).headers["Cache-Control"] == "private, no-store"
+
+
+def test_nobody_signed_in_cannot_speak_for_a_headmaster(app, db, invited):
+    response = app.test_client().post("/simulator/send",
+                                      data={"phone": invited.phone, "text": "ho gaya"})
+    assert response.status_code == 302 and "/admin/login" in response.location
+    assert _count_inbound(db) == 0
+
+
+def test_a_message_without_the_csrf_token_is_refused(client, db, invited):
+    """A page elsewhere cannot make a signed-in trainer's browser speak for a headmaster."""
+    for token in (None, "forged"):
+        data = {"phone": invited.phone, "text": "1"}
+        if token:
+            data["csrf_token"] = token
+        assert client.post("/simulator/send", data=data).status_code == 400
+    assert _count_inbound(db) == 0
+
+
+def test_district_and_block_users_are_kept_out(app, db, invited):
+    """The simulator lists the whole roster and speaks for anyone: the state team only."""
+    make_user(db, "deo.satara@example.org", "district", "Satara")
+    client = app.test_client()
+    assert sign_in(client, "deo.satara@example.org").status_code == 302
+    page = client.get(f"/simulator/?phone={quote(invited.phone)}")
+    assert page.status_code == 403 and "Sunita" not in page.get_data(as_text=True)
+    assert client.post("/simulator/send", data={"phone": invited.phone, "text": "1",
+                                                "csrf_token": csrf(client)}).status_code == 403
+    assert _count_inbound(db) == 0
+
+
+def sign_in_through_the_browser(page, base: str, wanted: str) -> None:  # type: ignore[no-untyped-def]
+    """Opens `wanted`, signs in on the dashboard's page it is sent to, and is sent back."""
+    page.goto(base + wanted)
+    page.get_by_label("Email").fill(STATE_USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/simulator/**")
 
 
 def test_a_headmaster_chats_in_a_real_browser(app, invited, tmp_path):
@@ -88,7 +199,7 @@ def test_a_headmaster_chats_in_a_real_browser(app, invited, tmp_path):
         def bot_says(text: str) -> None:
             page.locator(".bubble.bot", has_text=text).last.wait_for()
 
-        page.goto(f"{base}/simulator/")
+        sign_in_through_the_browser(page, base, "/simulator/")
         page.get_by_role("link", name="Sunita Pawar").click()
         bot_says("invited to the project")
         page.get_by_role("button", name="Yes, let's start").click()
@@ -103,14 +214,12 @@ def test_a_headmaster_chats_in_a_real_browser(app, invited, tmp_path):
         page.screenshot(path=str(tmp_path / "simulator.png"), full_page=True)
 
 
-def test_a_digest_photo_link_opens_that_photo_only(app, db, invited):
+def test_a_digest_photo_link_opens_that_photo_only(app, chat, db, invited):
     from storage.digests import evidence_link
 
-    client = app.test_client()
-    client.post("/simulator/send", data={"phone": invited.phone, "text": "yes"})
-    client.post("/simulator/send", data={"phone": invited.phone, "text": "3",
-                                         "photo": (io.BytesIO(PNG), "wall.png", "image/png")},
-                content_type="multipart/form-data")
+    chat.send(invited.phone, "yes")
+    chat.send(invited.phone, "3", photo=PNG)
+    client = app.test_client()  # an officer's phone: the link needs no sign-in
     with db.sessions() as session:
         evidence = session.scalars(select(Evidence)).one()
     link = evidence_link("", app.config["SECRET_KEY"], evidence.id)
@@ -133,7 +242,7 @@ def test_a_headmaster_undoes_a_mistaken_done_in_a_real_browser(app, db, invited,
             page.get_by_label("Message").fill(text)
             page.get_by_role("button", name="Send").click()
 
-        page.goto(f"{base}/simulator/?phone={invited.phone}")
+        sign_in_through_the_browser(page, base, f"/simulator/?phone={quote(invited.phone)}")
         page.get_by_role("button", name="Yes, let's start").click()
         bot_says("Task 1 of 4")
         send("theek hai")

@@ -553,6 +553,7 @@ def test_a_bad_templates_file_names_the_bad_entry(tmp_path, text, problem):
 
 def test_a_missing_templates_file_stops_the_worker_at_startup(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)  # on PostgreSQL the worker needs one to start
     monkeypatch.setenv("TWILIO_TEMPLATES", str(tmp_path / "nowhere.yaml"))
     result = CliRunner().invoke(main, ["worker", "--once"])
     assert result.exit_code != 0

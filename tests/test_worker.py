@@ -473,6 +473,7 @@ def test_worker_cli_once_prints_counts(db_url, tmp_path, monkeypatch):
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)  # on PostgreSQL the worker needs one to start
     monkeypatch.setenv("MEDIA_DIR", str(tmp_path / "media"))
     monkeypatch.setenv("KADAM_QUIET_HOURS", "off")  # the message is due now, whatever the hour
     result = CliRunner().invoke(main, ["worker", "--once"])

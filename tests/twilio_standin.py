@@ -8,6 +8,10 @@ are not a JSON object (21656). It
 also serves media files behind the account's credentials, with a redirect hop to a "CDN" path
 on another host name (localhost instead of 127.0.0.1), as Twilio's media URLs do.
 
+For `kadam doctor` it also answers what an account holds: the account itself, its phone numbers,
+Messaging Services, WhatsApp senders and content templates with their WhatsApp approval
+(`numbers`, `add_number`, `add_messaging_service`, `add_whatsapp_sender`, `add_content`).
+
     with TwilioStandin() as twilio:
         twilio.script(Reply.too_many_requests(), to="whatsapp:+919800000001")
         ...
@@ -81,6 +85,18 @@ class _Media:
 
 
 @dataclass
+class _Account:
+    """What the account holds, as the doctor reads it."""
+
+    status: str = "active"  # active | suspended | closed
+    type: str = "Full"  # Full | Trial
+    numbers: dict[str, bool] = field(default_factory=dict)  # phone -> can send SMS
+    services: dict[str, list[str]] = field(default_factory=dict)  # MG sid -> its phones
+    whatsapp_senders: dict[str, str] = field(default_factory=dict)  # phone -> status
+    contents: dict[str, str] = field(default_factory=dict)  # HX sid -> WhatsApp approval
+
+
+@dataclass
 class _State:
     account_sid: str
     auth_token: str
@@ -89,6 +105,7 @@ class _State:
     script_any: deque[Reply] = field(default_factory=deque)
     script_to: dict[str, deque[Reply]] = field(default_factory=dict)
     media: dict[str, _Media] = field(default_factory=dict)
+    account: _Account = field(default_factory=_Account)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -159,6 +176,28 @@ class TwilioStandin:
             self._state.media[path] = _Media(content, content_type, redirect)
         return self.url + path
 
+    # --- what the account holds (kadam doctor) ------------------------------------------------
+
+    @property
+    def account(self) -> _Account:
+        """The account's status and type ("active", "Full"); set them to script the doctor."""
+        return self._state.account
+
+    def add_number(self, phone: str, sms: bool = True) -> None:
+        """A phone number bought on the account (IncomingPhoneNumbers)."""
+        self._state.account.numbers[phone] = sms
+
+    def add_messaging_service(self, sid: str, *phones: str) -> None:
+        self._state.account.services[sid] = list(phones)
+
+    def add_whatsapp_sender(self, phone: str, status: str = "ONLINE") -> None:
+        """A WhatsApp sender registered on the account (Messaging > Senders)."""
+        self._state.account.whatsapp_senders[phone] = status
+
+    def add_content(self, sid: str, whatsapp: str = "approved") -> None:
+        """A content template and its WhatsApp approval status."""
+        self._state.account.contents[sid] = whatsapp
+
     # --- what happened ------------------------------------------------------------------------
 
     @property
@@ -221,6 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
+        if _account_answer(self, path):
+            return
         if path.startswith("/cdn/"):
             item = self.state.media.get(path[len("/cdn") :])
             if item is None:
@@ -281,6 +322,68 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
         self.wfile.write(content)
+
+
+# What an account holds: GET paths of the API, Messaging and Content domains.
+ACCOUNT_PATHS = {
+    "account": re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)\.json$"),
+    "numbers": re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/IncomingPhoneNumbers\.json$"),
+    "service": re.compile(r"^/v1/Services/(?P<service>MG\w+)$"),
+    "service_numbers": re.compile(r"^/v1/Services/(?P<service>MG\w+)/PhoneNumbers$"),
+    "senders": re.compile(r"^/v2/Channels/Senders$"),
+    "contents": re.compile(r"^/v1/ContentAndApprovals$"),
+}
+
+
+def _account_answer(handler: _Handler, path: str) -> bool:
+    """Answers a request about the account (True), or leaves it to the other routes."""
+    found = next(((kind, match) for kind, pattern in ACCOUNT_PATHS.items()
+                  if (match := pattern.match(path))), None)
+    if found is None:
+        return False
+    kind, match = found
+    state, account = handler.state, handler.state.account
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(handler.path).query).items()}
+    sid = match.groupdict().get("sid", state.account_sid)
+    if not handler._authorised(sid):
+        handler._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        return True
+    missing = {"code": 20404, "message": "The requested resource was not found", "status": 404}
+    if kind == "account":
+        handler._answer(200, {"sid": sid, "friendly_name": "Kadam stand-in",
+                              "status": account.status, "type": account.type})
+    elif kind == "numbers":
+        wanted = query.get("PhoneNumber")
+        numbers = [{"sid": "PN" + secrets.token_hex(16), "phone_number": phone,
+                    "capabilities": {"sms": sms, "mms": False, "voice": True}}
+                   for phone, sms in account.numbers.items() if wanted in (None, phone)]
+        handler._answer(200, {"incoming_phone_numbers": numbers, "next_page_uri": None,
+                              "page": 0, "page_size": 50, "start": 0, "end": len(numbers)})
+    elif kind in ("service", "service_numbers") and match["service"] not in account.services:
+        handler._answer(404, missing)
+    elif kind == "service":
+        handler._answer(200, {"sid": match["service"], "friendly_name": "Kadam SMS"})
+    elif kind == "service_numbers":
+        phones = [{"sid": "PN" + secrets.token_hex(16), "phone_number": phone,
+                   "capabilities": ["SMS"]} for phone in account.services[match["service"]]]
+        handler._answer(200, _listing("phone_numbers", phones))
+    elif kind == "senders":
+        senders = [{"sid": "XE" + secrets.token_hex(16), "sender_id": f"whatsapp:{phone}",
+                    "status": status} for phone, status in account.whatsapp_senders.items()
+                   if query.get("Channel", "whatsapp") == "whatsapp"]
+        handler._answer(200, _listing("senders", senders))
+    else:
+        contents = [{"sid": sid, "friendly_name": sid.lower(), "language": "en",
+                     "approval_requests": {"name": sid.lower(), "status": status}}
+                    for sid, status in account.contents.items()]
+        handler._answer(200, _listing("contents", contents))
+    return True
+
+
+def _listing(key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A list as Twilio's newer APIs page it."""
+    return {key: items, "meta": {"key": key, "page": 0, "page_size": 50, "first_page_url": None,
+                                 "previous_page_url": None, "next_page_url": None, "url": None}}
 
 
 def _refusal(form: dict[str, str]) -> Reply | None:

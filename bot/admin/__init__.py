@@ -121,12 +121,12 @@ def whole(text: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def is_admin_path(target: str) -> bool:
-    """Whether a redirect to `target` stays on this site's dashboard: a path under /admin/,
-    with no scheme or host, no backslash (browsers read it as a slash) and no control
-    characters (a line break cannot go in a header: a 500)."""
+def is_admin_path(target: str, under: tuple[str, ...] = ("/admin/",)) -> bool:
+    """Whether a redirect to `target` stays on this site's dashboard: a path under /admin/
+    (or `under`), with no scheme or host, no backslash (browsers read it as a slash) and no
+    control characters (a line break cannot go in a header: a 500)."""
     parts = urlsplit(target)
-    return (target.startswith("/admin/") and not parts.scheme and not parts.netloc
+    return (target.startswith(under) and not parts.scheme and not parts.netloc
             and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target))
 
 
@@ -138,15 +138,21 @@ def _has_nul() -> bool:
     return any("\x00" in value for value in values)
 
 
+def check_csrf() -> None:
+    """A 400 unless the form carries this session's CSRF token (the dashboard's and the
+    simulator's forms alike)."""
+    sent = request.form.get("csrf_token", "")
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
+    if not sent or not hmac.compare_digest(sent.encode(), session.get("csrf", "").encode()):
+        abort(400, "This form has expired. Go back, reload the page and try again.")
+
+
 @blueprint.before_request
 def _guard() -> Any:
     from bot.admin.auth import load_user, to_login
 
     if request.method == "POST":
-        sent = request.form.get("csrf_token", "")
-        # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
-        if not sent or not hmac.compare_digest(sent.encode(), session.get("csrf", "").encode()):
-            abort(400, "This form has expired. Go back, reload the page and try again.")
+        check_csrf()
     if _has_nul():
         abort(400, "The address or the form holds a NUL character: check what was typed.")
     if any(isinstance(value, int) and value > MAX_ID

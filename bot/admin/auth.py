@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 
 from bot.admin import blueprint, db, is_admin_path
 from storage.admin_users import AccountDisabled, TooManyAttempts, authenticate
@@ -55,8 +55,9 @@ def to_login() -> Any:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: a login link must not bounce anyone elsewhere."""
-    if target and is_admin_path(target):
+    """Only a path on this site (the dashboard, or the simulator, which signs in through it):
+    a login link must not bounce anyone elsewhere."""
+    if target and is_admin_path(target, ("/admin/", "/simulator/")):
         return target
     return url_for("admin.home")
 
@@ -93,7 +94,8 @@ def login() -> Any:
                 return redirect(_safe_next(request.args.get("next")))
             error = "That e-mail address and password do not match."
             status = 401
-    return render_template("admin/login.html", error=error, email=email), status
+    return render_template("admin/login.html", error=error, email=email,
+                           demo=current_app.config.get("DEMO_SIGN_IN")), status
 
 
 @blueprint.post("/logout")
