@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -113,7 +114,8 @@ def test_a_digest_photo_link_opens_that_photo_only(app, db, invited):
                 content_type="multipart/form-data")
     with db.sessions() as session:
         evidence = session.scalars(select(Evidence)).one()
-    link = evidence_link("", app.config["SECRET_KEY"], evidence.id)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    link = evidence_link("", app.config["SECRET_KEY"], evidence.id, expires)
     with client.get(link) as response:
         assert response.status_code == 200 and response.data == PNG
         assert response.mimetype == "image/png"
