@@ -104,7 +104,7 @@ class MediaHosts:
         url = urljoin(current.url, location)
         parts = _parts(url)
         if parts is None:
-            raise Refused(f"redirect to something other than http(s): {_shown(url)}")
+            raise Refused(f"redirect to a URL that is not plain http(s): {_shown(url)}")
         scheme, host, port, target = parts
         ours = (scheme, host) == self.api[:2]
         prefix = MEDIA_HOSTS.get(host)
