@@ -218,7 +218,8 @@ class MediaFetcher:
             return Fetched(refused=str(exc))
         except DeadlinePassed:
             return Fetched(error=f"not downloaded within {self.deadline:g} s")
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            # ValueError: urllib3's CertificateError, a certificate for another host name.
             return Fetched(error=f"{type(exc).__name__}: {exc}")
 
     def _credentials(self) -> dict[str, str]:

@@ -484,3 +484,45 @@ def test_twilios_api_at_a_private_address_is_refused_unless_it_is_the_configured
     stand_in = MediaHosts("http://127.0.0.1:8099", SID, resolver(table))
     hop = stand_in.first(f"http://127.0.0.1:8099/2010-04-01/Accounts/{SID}/Messages/MM1/Media/ME1")
     assert hop.address == "127.0.0.1"
+
+
+def test_a_hop_checks_the_certificate_against_the_host_name_not_the_address(monkeypatch):
+    """The connection goes to the checked address, but TLS still proves it is the named host
+    (tests/tls: a self-signed certificate for mms.twiliocdn.com, made for this test)."""
+    import ssl
+
+    from bot import media_hosts
+    from bot.media_hosts import Hop, Transfer
+
+    tls = Path(__file__).parent / "tls"
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PHOTO)))
+            self.end_headers()
+            self.wfile.write(PHOTO)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls / "cdn-cert.pem", tls / "cdn-key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    monkeypatch.setattr(media_hosts.certifi, "where", lambda: str(tls / "cdn-cert.pem"))
+    try:
+        cdn = Hop(f"https://mms.twiliocdn.com:{port}/x", "https", "mms.twiliocdn.com", port,
+                  "/x", "127.0.0.1")
+        with Transfer(cdn, {}, time.monotonic() + 5, (2.0, 2.0)) as transfer:
+            assert transfer.status == 200
+            assert b"".join(transfer.chunks(4096)) == PHOTO
+        impostor = Hop(f"https://media.example.org:{port}/x", "https", "media.example.org",
+                       port, "/x", "127.0.0.1")
+        with pytest.raises(ValueError, match="doesn't match 'mms.twiliocdn.com'"):
+            Transfer(impostor, {}, time.monotonic() + 5, (2.0, 2.0)).__enter__()
+    finally:
+        server.shutdown()
+        server.server_close()
