@@ -127,7 +127,7 @@ class MediaHosts:
 
 class Transfer:
     """One GET of a hop, cut off when `deadline` (time.monotonic()) passes: open it with
-    `with`, read `status`, `headers`, then `chunks()`."""
+    `with`, read `status` and `header(name)`, then `chunks()`."""
 
     def __init__(self, hop: Hop, headers: dict[str, str], deadline: float,
                  timeout: tuple[float, float]):
