@@ -82,7 +82,8 @@ def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
         officers = due.officers_due_a_digest(session, now, zone)
         digests_due = [
             (person_id, DigestDue(digest)) for person_id, digest in digests.digests(
-                session, officers, now, settings.public_url, settings.secret_key).items()]
+                session, officers, now, settings.public_url, settings.secret_key,
+                settings.link_days).items()]
     report.replies += engine.trigger_many(digests_due, now)
     report.digests = len(digests_due)
     report.lapses, report.invitations = len(lapses), len(invitations)

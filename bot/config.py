@@ -58,6 +58,7 @@ class Settings:
     messages_per_second: float = 10.0
     media_dir: Path = field(default_factory=lambda: Path("media"))
     media_max_bytes: int = 16 * 1024 * 1024
+    link_days: int = 30  # how long a photo link in a digest opens its photo
     timezone: str = "Asia/Kolkata"
     default_region: str = "IN"
     default_language: str = "en"
@@ -82,6 +83,7 @@ class Settings:
             messages_per_second=_float("MESSAGES_PER_SECOND", 10.0),
             media_dir=Path(env("MEDIA_DIR", "media")),
             media_max_bytes=_int("MEDIA_MAX_BYTES", 16 * 1024 * 1024),
+            link_days=_int("KADAM_LINK_DAYS", 30),
             timezone=env("KADAM_TIMEZONE", "Asia/Kolkata"),
             default_region=env("KADAM_DEFAULT_REGION", "IN"),
             default_language=env("KADAM_DEFAULT_LANGUAGE", "en"),

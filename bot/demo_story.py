@@ -51,8 +51,8 @@ def play(database: Database, settings: Settings, now: dt.datetime) -> None:
         media = []
         if text.startswith("PHOTO:"):
             text = text.removeprefix("PHOTO:")
-            stored = store.save_stream([_picture(index)], "image/png", None)
-            media = [{"url": None, "content_type": "image/png", "path": stored.path,
+            stored = store.save_stream([_picture(index)], None)
+            media = [{"url": None, "content_type": stored.content_type, "path": stored.path,
                       "size": stored.size, "sha256": stored.sha256}]
         engine.receive(Inbound(sid=f"DEMO{index:04d}", phone=phone, channel="whatsapp",
                                body=text, media=media), now=at)

@@ -314,7 +314,7 @@ class Engine:
                           now: dt.datetime) -> officer.OfficerSnapshot:
         """An officer's area as of now: their digest, and a school they asked about."""
         digest = digests.digests(session, [person], now, self.settings.public_url,
-                                 self.settings.secret_key)[person.id]
+                                 self.settings.secret_key, self.settings.link_days)[person.id]
         code = officer.school_code_asked(text)
         school = digests.school_report(session, person, code, now) if code else None
         return officer.OfficerSnapshot(person.id, person.name, person.language,

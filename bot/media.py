@@ -1,9 +1,13 @@
 """Fetching evidence that headmasters sent: download each pending photo or file into MEDIA_DIR.
 
-Twilio's media URLs want the account's credentials and redirect to a CDN. The credentials go
-only to the URL's own host, never to the host a redirect points at. A file larger than
-MEDIA_MAX_BYTES is abandoned mid-stream and the headmaster is told; a fetch that keeps failing is
-given up after a few tries, and the headmaster is asked to send it again.
+Twilio's media URLs want the account's credentials and redirect to a CDN. Only Twilio's API and
+media hosts are fetched from, and the credentials go only to the API (bot/media_hosts.py); a URL
+anywhere else is refused without a request, and the headmaster asked to send the file again.
+What a file is comes from its bytes: one that is not a photo, voice note, video or PDF Kadam
+keeps (flows/evidence_types.py) is not kept, and the headmaster is told so in their language. A
+file larger than MEDIA_MAX_BYTES is abandoned mid-stream and the headmaster is told; a download
+gets DEADLINE seconds in all, however slowly the bytes come; a fetch that keeps failing is given
+up after a few tries, and the headmaster is asked to send it again.
 
 Several workers may fetch at once. On PostgreSQL a fetch holds its evidence row locked and the
 others skip it (FOR UPDATE SKIP LOCKED); on SQLite, where a transaction would block every
@@ -14,20 +18,23 @@ nothing.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
-import requests
+import urllib3
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.media_hosts import REDIRECTS, DeadlinePassed, MediaHosts, Refused, Transfer
+from flows.evidence_types import kind_of
 from storage import conversations
 from storage.db import Database
-from storage.media_store import MediaStore, MediaTooLarge, StoredFile
+from storage.media_store import MediaNotAccepted, MediaStore, MediaTooLarge, StoredFile
 from storage.models import Evidence, Person, Project, Task
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,7 @@ RETRY_AFTER = (
 MAX_ATTEMPTS = len(RETRY_AFTER)
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
+DEADLINE = 120.0  # seconds for one file, all hops and bytes together (16 MB at ~1 Mbit/s)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,9 @@ class Fetched:
 
     stored: StoredFile | None = None
     too_large: bool = False
-    error: str | None = None
+    not_accepted: str | None = None  # what the bytes were, when they are not evidence
+    refused: str | None = None  # why the URL was not fetched (not Twilio's)
+    error: str | None = None  # a failure worth another try
 
 
 def limit_mb(max_bytes: int) -> int | float:
@@ -60,13 +70,14 @@ def limit_mb(max_bytes: int) -> int | float:
 
 class MediaFetcher:
     def __init__(self, database: Database, settings: Settings, store: MediaStore | None = None,
-                 timeout: tuple[float, float] = (10.0, 30.0)):
+                 timeout: tuple[float, float] = (10.0, 30.0), deadline: float = DEADLINE,
+                 hosts: MediaHosts | None = None):
         self.db = database
         self.settings = settings
         self.store = store or MediaStore(settings.media_dir)
         self.timeout = timeout  # (connect, read between chunks)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self.deadline = deadline  # for the whole file
+        self.hosts = hosts or MediaHosts(settings.twilio_api_url, settings.twilio_account_sid)
         self._lock = threading.Lock()
 
     # --- the queue ----------------------------------------------------------------------------
@@ -96,7 +107,7 @@ class MediaFetcher:
                 return None
             with self._lock:
                 tried.add(evidence.id)
-            fetched = self.download(evidence.source_url or "", evidence.content_type)
+            fetched = self.download(evidence.source_url or "")
             return self._record(session, evidence, fetched, now)
 
     def _pick(self, now: dt.datetime, tried: set[int]) -> Select[tuple[Evidence]]:
@@ -115,8 +126,8 @@ class MediaFetcher:
             if evidence is None:
                 return None
             tried.add(evidence.id)
-            picked = (evidence.id, evidence.attempts, evidence.source_url, evidence.content_type)
-        fetched = self.download(picked[2] or "", picked[3])
+            picked = (evidence.id, evidence.attempts, evidence.source_url)
+        fetched = self.download(picked[2] or "")
         with self.db.transaction() as session:
             evidence = session.get(Evidence, picked[0])
             if evidence is None or (evidence.status, evidence.attempts) != ("pending", picked[1]):
@@ -129,7 +140,9 @@ class MediaFetcher:
         evidence.next_attempt_at = None  # nothing more to do, unless it is tried again below
         if fetched.stored:
             evidence.status = "stored"
+            # What the bytes are, not what was declared: a PDF sent as a "photo" is a document.
             evidence.content_type = fetched.stored.content_type
+            evidence.kind = kind_of(fetched.stored.content_type)
             evidence.size = fetched.stored.size
             evidence.sha256 = fetched.stored.sha256
             evidence.path = fetched.stored.path
@@ -141,6 +154,20 @@ class MediaFetcher:
             self._reply(session, evidence, "evidence.too_large",
                         {"limit_mb": limit_mb(self.settings.media_max_bytes)})
             return "rejected"
+        position = session.scalar(select(Task.position).where(Task.id == evidence.task_id))
+        if fetched.not_accepted is not None:
+            evidence.status = "rejected"
+            evidence.error = f"not an accepted file type ({fetched.not_accepted or 'unknown'})"
+            log.warning("evidence %s: %s, not kept", evidence.id, evidence.error)
+            self._reply(session, evidence, "evidence.not_accepted", {"position": position})
+            return "rejected"
+        if fetched.refused is not None:
+            # Not Twilio's: no later try would fetch it, so the headmaster is asked at once.
+            evidence.status = "rejected"
+            evidence.error = f"not fetched: {fetched.refused}"
+            log.warning("evidence %s: %s", evidence.id, evidence.error)
+            self._reply(session, evidence, "evidence.fetch_failed", {"position": position})
+            return "rejected"
         evidence.error = fetched.error
         if evidence.attempts < MAX_ATTEMPTS:
             log.warning("evidence %s: fetch failed (%s), will retry", evidence.id, fetched.error)
@@ -148,7 +175,6 @@ class MediaFetcher:
             evidence.next_attempt_at = now + (RETRY_AFTER[n] - RETRY_AFTER[n - 1])
             return "retry"
         evidence.status = "rejected"
-        position = session.scalar(select(Task.position).where(Task.id == evidence.task_id))
         self._reply(session, evidence, "evidence.fetch_failed", {"position": position})
         return "rejected"
 
@@ -172,61 +198,52 @@ class MediaFetcher:
 
     # --- the download -------------------------------------------------------------------------
 
-    def _http(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            with self._lock:
-                self._sessions.append(session)
-        return session
-
-    def download(self, url: str, declared_type: str | None) -> Fetched:
-        """GETs `url` into the store, following redirects by hand so that the credentials are
-        sent to the first host only."""
-        origin = _origin(url)
-        sid, token = self.settings.twilio_account_sid, self.settings.twilio_auth_token
-        credentials = (sid, token) if sid and token else None
+    def download(self, url: str) -> Fetched:
+        """GETs `url` (a MediaUrl) into the store, following Twilio's redirect by hand: each
+        hop to an allowlisted host and a public address, the credentials on the first only."""
+        deadline = time.monotonic() + self.deadline
         try:
-            for _hop in range(MAX_REDIRECTS + 1):
-                response = self._http().get(
-                    url, auth=credentials if _origin(url) == origin else None, stream=True,
-                    allow_redirects=False, timeout=self.timeout,
-                )
-                if not response.is_redirect:
-                    break
-                url = urljoin(url, response.headers["Location"])
-                response.close()
-            else:
-                return Fetched(error="too many redirects")
-            with response:
-                return self._save(response, declared_type)
-        except requests.RequestException as exc:
+            hop = self.hosts.first(url)
+            for redirects in range(MAX_REDIRECTS + 1):
+                headers = self._credentials() if redirects == 0 else {}
+                with Transfer(hop, headers, deadline, self.timeout) as transfer:
+                    if transfer.status not in REDIRECTS:
+                        return self._save(transfer)
+                    location = transfer.header("Location")
+                if not location:
+                    return Fetched(error=f"HTTP {transfer.status} without a Location")
+                hop = self.hosts.redirect(hop, location)
+            return Fetched(error="too many redirects")
+        except Refused as exc:
+            return Fetched(refused=str(exc))
+        except DeadlinePassed:
+            return Fetched(error=f"not downloaded within {self.deadline:g} s")
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            # ValueError: urllib3's CertificateError, a certificate for another host name.
             return Fetched(error=f"{type(exc).__name__}: {exc}")
 
-    def _save(self, response: requests.Response, declared_type: str | None) -> Fetched:
-        if response.status_code != 200:
-            return Fetched(error=f"HTTP {response.status_code}")
+    def _credentials(self) -> dict[str, str]:
+        sid, token = self.settings.twilio_account_sid, self.settings.twilio_auth_token
+        if not (sid and token):
+            return {}
+        return {"Authorization": "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()}
+
+    def _save(self, transfer: Transfer) -> Fetched:
+        if transfer.status != 200:
+            return Fetched(error=f"HTTP {transfer.status}")
         limit = self.settings.media_max_bytes
-        length = response.headers.get("Content-Length", "")
+        length = transfer.header("Content-Length")
         if limit and length.isdigit() and int(length) > limit:
             return Fetched(too_large=True)  # no need to download what we will not keep
-        content_type = (response.headers.get("Content-Type") or declared_type
-                        or "application/octet-stream").split(";")[0].strip()
         try:
-            stored = self.store.save_stream(response.iter_content(CHUNK), content_type, limit)
+            stored = self.store.save_stream(transfer.chunks(CHUNK), limit)
+        except MediaNotAccepted as exc:
+            return Fetched(not_accepted=exc.found or "")
         except MediaTooLarge:
             return Fetched(too_large=True)
-        except OSError as exc:
+        except OSError as exc:  # the network's errors come as urllib3's, not OSError
             return Fetched(error=f"cannot write {self.store.root}: {exc}")
         return Fetched(stored=stored)
 
     def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
+        """Nothing is kept open between downloads; here for the worker's shutdown."""

@@ -140,6 +140,10 @@ SIMPLE = {
     "evidence.fetch_failed": _(
         "Sorry, I could not receive your file for task %(position)s. Please send it again."
     ),
+    "evidence.not_accepted": _(
+        "Sorry, I cannot keep the file you sent for task %(position)s: it is not a photo, "
+        "a voice note, a video or a PDF. Please send one of those."
+    ),
     "evidence.is_it_done": _("Is task %(position)s done? Reply with a number:"),
     "task.reminder": _(
         "A gentle reminder about task %(position)s, “%(title)s”. How is it going? "

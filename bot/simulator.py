@@ -146,18 +146,25 @@ def send() -> Response:
         if person is None:
             abort(404)
         channel = person.channel
-    media = []
+    media: list[dict[str, object]] = []
     upload = request.files.get("photo")
     if upload is not None and upload.filename:
-        from storage.media_store import MediaStore
+        from flows.evidence_types import accepted_type
+        from storage.media_store import MediaNotAccepted, MediaStore
 
         settings: Settings = current_app.config["KADAM"]
         store = MediaStore(settings.media_dir)
-        content_type = upload.mimetype or "application/octet-stream"
-        stored = store.save_stream(iter(lambda: upload.stream.read(65536), b""), content_type,
-                                   settings.media_max_bytes)
-        media.append({"url": None, "content_type": content_type, "path": stored.path,
-                      "size": stored.size, "sha256": stored.sha256})
+        try:
+            stored = store.save_stream(iter(lambda: upload.stream.read(65536), b""),
+                                       settings.media_max_bytes)
+        except MediaNotAccepted as refused:
+            # Nothing kept: the flow answers that it cannot keep this kind of file.
+            declared = upload.mimetype or ""
+            shown = refused.found or (declared if not accepted_type(declared) else "")
+            media.append({"url": None, "content_type": shown or "application/octet-stream"})
+        else:
+            media.append({"url": None, "content_type": stored.content_type, "path": stored.path,
+                          "size": stored.size, "sha256": stored.sha256})
     if not text.strip() and not media:
         return redirect(url_for("simulator.page", phone=phone))
     engine: Engine = current_app.extensions["kadam.engine"]

@@ -29,6 +29,7 @@ from typing import Any
 
 from flows import effects as fx
 from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
+from flows.evidence_types import accepted_type, kind_of
 from flows.intents import Intent, Name, parse
 from flows.languages import LANGUAGES, named
 from flows.views import (
@@ -42,8 +43,6 @@ from flows.views import (
     TaskView,
 )
 
-ACCEPTED_MEDIA = ("image/", "audio/", "video/", "application/pdf", "application/msword",
-                  "application/vnd.openxmlformats-officedocument", "application/vnd.ms-")
 POSTPONE_DAYS = 1  # "later", "kal": unless the reply says how long ("parso", "next week")
 PAUSE_DAYS = 7  # "pause": unless the reply says how long ("ek hafte", "2 weeks")
 UNDO_WITHIN = dt.timedelta(hours=24)  # how long "0" / "undo" can take back a recorded change
@@ -651,7 +650,8 @@ def _not_understood(out: Step, snapshot: Snapshot, state: State, msg: Message,
 def _media(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step:
     """A photo, voice note or document: evidence on the task named in the caption, or in hand."""
     out = Step(_settled(state))
-    accepted = tuple(m for m in msg.media if m.content_type.startswith(ACCEPTED_MEDIA))
+    # The declared type is a first look; the bytes decide when the file is fetched.
+    accepted = tuple(m for m in msg.media if accepted_type(m.content_type))
     if not accepted:
         return out.say("evidence.type_not_accepted", content_type=msg.media[0].content_type)
     project = _project_in_hand(snapshot, state, strict=False)
@@ -679,7 +679,7 @@ def _attach(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
             inbound_id: int | None, media: tuple[Media, ...], caption: str,
             done: bool = False, was_waiting: bool = False) -> Step:
     for item in media:
-        out.do(fx.AttachEvidence(task.id, inbound_id or 0, item.index, _kind(item.content_type),
+        out.do(fx.AttachEvidence(task.id, inbound_id or 0, item.index, kind_of(item.content_type),
                                  caption.strip() or None))
     with_photo = replace(task, evidence_count=task.evidence_count + len(media))
     project = project.with_task(with_photo)
@@ -693,13 +693,6 @@ def _attach(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
         out.state = out.state.with_("task", project_id=project.id, task_id=task.id)
         out.say("evidence.is_it_done", _task_options(task), position=task.position, **ids)
     return out
-
-
-def _kind(content_type: str) -> str:
-    for prefix, kind in (("image/", "photo"), ("audio/", "audio"), ("video/", "video")):
-        if content_type.startswith(prefix):
-            return kind
-    return "document"
 
 
 # --- small helpers ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,15 +80,44 @@ def _block() -> Any:
     return block_key()
 
 
-def evidence_link(public_url: str, secret: str, evidence_id: int) -> str:
-    """An unguessable link to one photo (anyone holding it may see that photo, no other)."""
-    token = hmac.new(secret.encode(), str(evidence_id).encode(), hashlib.sha256).hexdigest()[:20]
-    return f"{public_url}/evidence/{evidence_id}/{token}"
+LINK_DAYS = 30  # how long a photo link in a digest opens its photo (KADAM_LINK_DAYS)
+LINK_TOKEN = re.compile(r"(?P<expires>[0-9]{1,12})-(?P<mac>[0-9a-f]{20})")
+
+
+def evidence_link(public_url: str, secret: str, evidence_id: int, expires: dt.datetime) -> str:
+    """An unguessable link to one photo until `expires` (anyone holding it may see that photo,
+    no other, and not after then): the expiry and an HMAC of the id and the expiry."""
+    until = int(expires.timestamp())
+    return f"{public_url}/evidence/{evidence_id}/{until}-{_mac(secret, evidence_id, until)}"
+
+
+def link_expiry(secret: str, evidence_id: int, token: str) -> dt.datetime | None:
+    """When the link `token` to this evidence expires, or None if it is not one Kadam signed
+    (malformed, another id's, another key's)."""
+    found = LINK_TOKEN.fullmatch(token)
+    if found is None:
+        return None
+    until = int(found["expires"])
+    if not hmac.compare_digest(found["mac"], _mac(secret, evidence_id, until)):
+        return None
+    return dt.datetime.fromtimestamp(until, dt.UTC)
+
+
+def unexpiring_link(secret: str, evidence_id: int, token: str) -> bool:
+    """Whether `token` is a link Kadam signed before links carried an expiry (now refused)."""
+    old = hmac.new(secret.encode(), str(evidence_id).encode(), hashlib.sha256).hexdigest()[:20]
+    return re.fullmatch(r"[0-9a-f]{20}", token) is not None and hmac.compare_digest(old, token)
+
+
+def _mac(secret: str, evidence_id: int, until: int) -> str:
+    signed = f"{evidence_id}:{until}".encode()
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()[:20]
 
 
 def digests(session: Session, officers: Sequence[Any], now: dt.datetime, public_url: str = "",
-            secret: str = "") -> dict[int, dict[str, Any]]:
-    """The digest of each officer's area as of `now`, keyed by person id."""
+            secret: str = "", link_days: int = LINK_DAYS) -> dict[int, dict[str, Any]]:
+    """The digest of each officer's area as of `now`, keyed by person id; its photo links
+    open for `link_days` days."""
     areas = {o.id: a for o in officers if (a := Area.of(o)) is not None}
     districts = sorted({a.district for a in areas.values()})
     if not districts:
@@ -96,7 +126,8 @@ def digests(session: Session, officers: Sequence[Any], now: dt.datetime, public_
     rows = list(_project_rows(session, in_districts, now))
     current = _current_tasks(session, in_districts)
     helped = _help_requests(session, in_districts, now)
-    photos = _photos(session, in_districts, now, public_url, secret)
+    photos = _photos(session, in_districts, now, public_url, secret,
+                     now + dt.timedelta(days=link_days))
     titles = _titles(session)
     # Group once, then hand each officer their area: a state has 1,500 officers and 150,000
     # projects, and filtering every row for every officer would cost their product.
@@ -163,7 +194,7 @@ def _help_requests(session: Session, in_districts: Any, now: dt.datetime) -> set
 
 
 def _photos(session: Session, in_districts: Any, now: dt.datetime, public_url: str,
-            secret: str) -> list[dict[str, Any]]:
+            secret: str, expires: dt.datetime) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Evidence.id, School.name, Task.position, _district(), _block())
         .join(Task, Task.id == Evidence.task_id)
@@ -174,7 +205,7 @@ def _photos(session: Session, in_districts: Any, now: dt.datetime, public_url: s
         .order_by(Evidence.id.desc())
     ).all()
     return [{"school": name, "task": position, "d": d, "b": b,
-             "url": evidence_link(public_url, secret, evidence_id)}
+             "url": evidence_link(public_url, secret, evidence_id, expires)}
             for evidence_id, name, position, d, b in rows]
 
 

@@ -1,8 +1,9 @@
 """Evidence files on disk, named by their content (`<sha256[:2]>/<sha256>.<ext>` under MEDIA_DIR).
 
 Naming by content makes a second copy of the same photo free and a repeated download harmless.
-A file is written under a temporary name and renamed when complete, so a crash or an oversized
-upload never leaves a half-written file where the dashboard would show it.
+A file is written under a temporary name and renamed when complete, so a crash, an oversized
+upload or a file that is not on the allowlist (flows/evidence_types.py, told by its bytes) never
+leaves anything where the dashboard would show it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from storage.media_types import HEAD_BYTES, accepted_by_content, identify
 
 # What WhatsApp and SMS phones send, with the extension people expect to see in an export.
 # mimetypes alone gives odd answers for some of these (".jpe" for JPEG on some systems).
@@ -42,6 +45,15 @@ def extension_for(content_type: str | None) -> str:
         return EXTENSIONS[base]
     guessed = mimetypes.guess_extension(base) if base else None
     return guessed.lstrip(".") if guessed else "bin"
+
+
+class MediaNotAccepted(Exception):
+    """The bytes are not a type Kadam keeps; nothing was kept. `found` is what they are, if
+    known ("text/html" is not known: only binary signatures are)."""
+
+    def __init__(self, found: str | None):
+        super().__init__(f"not an accepted file type ({found or 'unknown'})")
+        self.found = found
 
 
 class MediaTooLarge(Exception):
@@ -98,15 +110,17 @@ class MediaStore:
                 continue  # finished or removed meanwhile
         return removed
 
-    def save_stream(
-        self, chunks: Iterable[bytes], content_type: str, max_bytes: int | None
-    ) -> StoredFile:
-        """Writes `chunks` to the store, hashing as it goes; raises MediaTooLarge past
-        `max_bytes` (None or 0: no limit) without keeping anything."""
+    def save_stream(self, chunks: Iterable[bytes], max_bytes: int | None) -> StoredFile:
+        """Writes `chunks` to the store, hashing as it goes, and returns the file with the type
+        its bytes show. Raises MediaNotAccepted as soon as the first bytes show a type not on
+        the allowlist, MediaTooLarge past `max_bytes` (None or 0: no limit); either way nothing
+        is kept and the rest of the stream is not read."""
         partial = self.root / ".partial"
         partial.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
+        head = b""
+        content_type: str | None = None
         handle, temp_name = tempfile.mkstemp(dir=partial, suffix=".part")
         temp = Path(temp_name)
         try:
@@ -117,8 +131,14 @@ class MediaStore:
                     size += len(chunk)
                     if max_bytes and size > max_bytes:
                         raise MediaTooLarge(max_bytes)
+                    if content_type is None:
+                        head += chunk[: HEAD_BYTES - len(head)]
+                        if len(head) >= HEAD_BYTES:
+                            content_type = _accepted(head)
                     digest.update(chunk)
                     out.write(chunk)
+                if content_type is None:
+                    content_type = _accepted(head)
                 out.flush()
                 # The database will say "stored" once we return; the bytes must be on disk first.
                 os.fsync(out.fileno())
@@ -131,3 +151,11 @@ class MediaStore:
             temp.unlink(missing_ok=True)
             raise
         return StoredFile(relative, sha, size, content_type)
+
+
+def _accepted(head: bytes) -> str:
+    """The allowlisted type of a file that starts with `head`; raises MediaNotAccepted."""
+    content_type = accepted_by_content(head)
+    if content_type is None:
+        raise MediaNotAccepted(identify(head))
+    return content_type

@@ -140,6 +140,29 @@ def test_voice_note_and_document_are_evidence_but_not_other_files():
     assert world.say(media=("text/vcard",)) == ["evidence.type_not_accepted"]
 
 
+@pytest.mark.parametrize("declared", [
+    "image/svg+xml", "text/html", "image/gif",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+])
+def test_a_file_declared_as_something_kadam_does_not_keep_is_refused_at_once(declared):
+    """An SVG drawing can carry script; Word files, GIFs and web pages are not evidence."""
+    world = accepted_world(n=3)
+    assert world.say(media=(declared,)) == ["evidence.type_not_accepted"]
+    assert world.last().params["content_type"] == declared
+    assert not world.effects(fx.AttachEvidence)
+
+
+@pytest.mark.parametrize("declared, kind", [
+    ("image/jpeg", "photo"), ("image/heic", "photo"), ("audio/ogg; codecs=opus", "audio"),
+    ("audio/amr", "audio"), ("audio/mpeg", "audio"), ("audio/mp4", "audio"),
+    ("video/mp4", "video"), ("video/3gpp", "video"), ("application/pdf", "document"),
+])
+def test_what_phones_send_is_taken_as_evidence_until_its_bytes_are_read(declared, kind):
+    world = accepted_world(n=3)
+    assert world.say(media=(declared,))[0] == "evidence.saved"
+    assert [e.kind for e in world.effects(fx.AttachEvidence)] == [kind]
+
+
 def test_status_and_task_list():
     world = accepted_world(n=3)
     world.say("done")

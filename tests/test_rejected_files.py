@@ -6,6 +6,7 @@ crashed worker left half-written go too. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from pathlib import Path
 
@@ -26,14 +27,18 @@ PAGE = b"<html><script>alert(1)</script></html>"  # sent as a photo
 
 def refused_with_file(db: Database, store: MediaStore, content: bytes, task_id: int,
                       status: str = "rejected") -> tuple[int, Path]:
-    saved = store.save_stream(iter([content]), "image/jpeg", None)
+    # Written as an older release wrote it, before the bytes were checked on arrival.
+    sha256 = hashlib.sha256(content).hexdigest()
+    path = f"{sha256[:2]}/{sha256}.jpg"
+    store.full_path(path).parent.mkdir(parents=True, exist_ok=True)
+    store.full_path(path).write_bytes(content)
     with db.transaction() as session:
-        row = Evidence(task_id=task_id, kind="photo", status=status, path=saved.path,
-                       sha256=saved.sha256, size=saved.size, content_type="image/jpeg",
+        row = Evidence(task_id=task_id, kind="photo", status=status, path=path,
+                       sha256=sha256, size=len(content), content_type="image/jpeg",
                        created_at=NOW)
         session.add(row)
         session.flush()
-        return row.id, store.full_path(saved.path)
+        return row.id, store.full_path(path)
 
 
 def paths_of(db: Database) -> dict[int, str | None]:
@@ -72,6 +77,7 @@ def test_the_nightly_purge_deletes_refused_files_but_not_kept_ones(db, tmp_path)
     twice_id, _ = refused_with_file(db, store, b"a real photo", seeded.task_ids[2])
     # A download a crashed worker left behind two days ago, and one still being written.
     partial = store.root / ".partial"
+    partial.mkdir(parents=True, exist_ok=True)
     stale, fresh = partial / "old.part", partial / "now.part"
     stale.write_bytes(b"half")
     fresh.write_bytes(b"half")

@@ -117,7 +117,7 @@ def world(db: Database, twilio: TwilioStandin, tmp_path: Path) -> World:
     day = dt.timedelta(days=1)
     scene.say(ASHA, "yes", MONSOON + day)
     scene.say(ASHA, "1 done, all teachers came", MONSOON + day)
-    scene.say(ASHA, "2", MONSOON + 4 * day, photo=photo(twilio, "old-classroom"))
+    scene.say(ASHA, "2", MONSOON + 4 * day, photo=photo(twilio, "oldclassroom"))
     scene.say(ASHA, "qwerty zxcv", MONSOON + 5 * day)  # not understood: kept to teach Kadam
     scene.say(RAVI, "yes", MONSOON + day)
     scene.say(RAVI, "need help, no brooms in the school", MONSOON + 2 * day)
@@ -134,7 +134,7 @@ def world(db: Database, twilio: TwilioStandin, tmp_path: Path) -> World:
     winter = launch(db, "clean-classrooms", ["district:Pune"], WINTER.date(),
                     name="Winter", now=WINTER).campaign_id
     scene.say(ASHA, "yes", WINTER + day)
-    scene.say(ASHA, "1 done", WINTER + 2 * day, photo=photo(twilio, "new-classroom"))
+    scene.say(ASHA, "1 done", WINTER + 2 * day, photo=photo(twilio, "newclassroom"))
     scene.say(STRANGER, "hello, who is this?", NOW - 40 * day)
     scene.say(STRANGER, "hello again", NOW - 5 * day)
     with db.sessions() as session:

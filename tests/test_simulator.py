@@ -7,6 +7,7 @@ with CSRF on every message sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from urllib.parse import quote
 
@@ -222,7 +223,8 @@ def test_a_digest_photo_link_opens_that_photo_only(app, chat, db, invited):
     client = app.test_client()  # an officer's phone: the link needs no sign-in
     with db.sessions() as session:
         evidence = session.scalars(select(Evidence)).one()
-    link = evidence_link("", app.config["SECRET_KEY"], evidence.id)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    link = evidence_link("", app.config["SECRET_KEY"], evidence.id, expires)
     with client.get(link) as response:
         assert response.status_code == 200 and response.data == PNG
         assert response.mimetype == "image/png"

@@ -185,7 +185,7 @@ def _renderer_params(key: str, t: dict[str, Any]) -> Iterator[dict[str, Any]]:
     elif key == "digest.photos":
         yield {"photos": [{"school": SCHOOL, "task": 5,
                            "url": f"https://kadam.example.org/evidence/{10000 + n}/"
-                                  "3f9a1c0b7e2d4a6f8b1c"} for n in range(10)]}
+                                  "1767225600-3f9a1c0b7e2d4a6f8b1c"} for n in range(10)]}
     elif key == "help.alert":
         yield {"school": SCHOOL, "headmaster": NAME,
                "task": _longest(t, [task["title"] for task in t["tasks"]]),

@@ -5,8 +5,9 @@ POST /2010-04-01/Accounts/<sid>/Messages.json the way Twilio does, records every
 can be scripted to answer 429, 500, a Twilio error, or to hang past the client's timeout; like
 Twilio it refuses a message with no body, media or template (21619) and template variables that
 are not a JSON object (21656). It
-also serves media files behind the account's credentials, with a redirect hop to a "CDN" path
-on another host name (localhost instead of 127.0.0.1), as Twilio's media URLs do.
+also serves media files behind the account's credentials, with a redirect hop to an open "CDN"
+on a second port (another origin, as Twilio's media URLs redirect to mms.twiliocdn.com); a media
+file can instead redirect anywhere (`location`) or drip its bytes slowly (`drip`).
 
 For `kadam doctor` it also answers what an account holds: the account itself, its phone numbers,
 Messaging Services, WhatsApp senders and content templates with their WhatsApp approval
@@ -82,6 +83,8 @@ class _Media:
     content: bytes
     content_type: str
     redirect: bool
+    location: str | None = None  # where the redirect points instead of the CDN
+    drip: float = 0.0  # seconds between bytes
 
 
 @dataclass
@@ -101,6 +104,7 @@ class _State:
     account_sid: str
     auth_token: str
     redirect_host: str
+    cdn_port: int = 0
     requests: list[Recorded] = field(default_factory=list)
     script_any: deque[Reply] = field(default_factory=deque)
     script_to: dict[str, deque[Reply]] = field(default_factory=dict)
@@ -112,28 +116,32 @@ class _State:
 
 class TwilioStandin:
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
-                 port: int = 0, redirect_host: str = "localhost"):
+                 port: int = 0, redirect_host: str = "127.0.0.1"):
         self._state = _State(account_sid, auth_token, redirect_host)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.standin = self._state
-        self._thread: threading.Thread | None = None
+        self._cdn = _Server(("127.0.0.1", 0), _Handler)
+        self._cdn.standin = self._state
+        self._state.cdn_port = int(self._cdn.server_address[1])
+        self._threads: list[threading.Thread] = []
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> TwilioStandin:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="twilio-standin", daemon=True,
-        )
-        self._thread.start()
+        for name, server in (("twilio-standin", self._server), ("twilio-standin-cdn", self._cdn)):
+            thread = threading.Thread(target=server.serve_forever,
+                                      kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._state.stopping.set()  # releases hanging handlers
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        for server in (self._server, self._cdn):
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     def __enter__(self) -> TwilioStandin:
         return self.start()
@@ -168,12 +176,15 @@ class TwilioStandin:
             queue.extend(replies)
 
     def add_media(self, name: str, content: bytes, content_type: str,
-                  redirect: bool = True) -> str:
+                  redirect: bool = True, location: str | None = None, drip: float = 0.0) -> str:
         """Serve `content` at a Twilio-like media URL (behind the credentials) and return it.
-        With `redirect`, that URL answers 302 to an open /cdn/ URL on `redirect_host`."""
+        With `redirect`, that URL answers 302 to an open /cdn/ URL on `redirect_host` and the
+        CDN's port, or to `location` if given; `drip` sends the bytes one at a time, that many
+        seconds apart (a slow server)."""
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{name}/Media/ME{name}"
         with self._state.lock:
-            self._state.media[path] = _Media(content, content_type, redirect)
+            self._state.media[path] = _Media(content, content_type, redirect or bool(location),
+                                             location, drip)
         return self.url + path
 
     # --- what the account holds (kadam doctor) ------------------------------------------------
@@ -267,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             if item is None:
                 self._answer(404, {"message": "Not Found"})
             else:
-                self._answer_bytes(200, item.content, item.content_type)
+                self._answer_media(item)
             return
         item = self.state.media.get(path)
         if item is None:
@@ -275,15 +286,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif not self._authorised(self.state.account_sid):
             self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
         elif item.redirect:
-            port = self.server.server_address[1]  # type: ignore[index]
-            location = f"http://{self.state.redirect_host}:{port}/cdn"
+            cdn = f"http://{self.state.redirect_host}:{self.state.cdn_port}/cdn{path}"
             self._record(302, {})
             self.send_response(302)
-            self.send_header("Location", location + path)
+            self.send_header("Location", item.location or cdn)
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:
-            self._answer_bytes(200, item.content, item.content_type)
+            self._answer_media(item)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -313,6 +323,24 @@ class _Handler(BaseHTTPRequestHandler):
                 form: dict[str, str] | None = None) -> None:
         self._record(status, form or {})
         self._answer_bytes(status, json.dumps(body).encode(), "application/json")
+
+    def _answer_media(self, item: _Media) -> None:
+        if not item.drip:
+            self._answer_bytes(200, item.content, item.content_type)
+            return
+        self._record(200, {})
+        self.send_response(200)
+        self.send_header("Content-Type", item.content_type)
+        self.send_header("Content-Length", str(len(item.content)))
+        self.end_headers()
+        for i in range(len(item.content)):
+            if self.state.stopping.wait(item.drip):
+                return
+            try:
+                self.wfile.write(item.content[i : i + 1])
+                self.wfile.flush()
+            except OSError:
+                return  # the client hung up
 
     def _answer_bytes(self, status: int, content: bytes, content_type: str) -> None:
         if self.command == "GET" and status == 200:

@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 
@@ -34,6 +33,7 @@ from bot.admin import (
     state_only,
     whole,
 )
+from bot.evidence import evidence_file
 from storage import gallery
 
 
@@ -87,19 +87,7 @@ def evidence_photo(evidence_id: int) -> Any:
     path = (root / stored.path).resolve()
     if root not in path.parents or not path.is_file():
         abort(404)
-    if stored.inline:
-        response = send_file(path, mimetype=stored.content_type, conditional=True)
-        response.headers["Content-Disposition"] = "inline"
-    else:
-        response = send_file(path, mimetype=stored.content_type or "application/octet-stream",
-                             as_attachment=True, download_name=path.name, conditional=True)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # Nothing in a file may run as this site, even if a browser is talked into rendering it.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    # A photo never changes under its id: let the user's own browser keep it for a while,
-    # but no shared cache (it is a school's evidence, seen only within a scope).
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return evidence_file(path, stored.content_type)
 
 
 def _back() -> Any:
