@@ -312,6 +312,9 @@ FORMS: dict[str, Callable[[str], Trouble]] = {
     "MEDIA_MAX_BYTES": _number(True, 1, "the largest file in bytes, e.g. 16777216"),
     "CLOCK_INTERVAL_SECONDS": _number(False, 1, "the seconds between runs, e.g. 60"),
     "KADAM_TRUSTED_PROXIES": _number(True, 0, "how many proxies stand in front, e.g. 1"),
+    "KADAM_LINK_DAYS": _number(True, 1, "the days an evidence link works, e.g. 30"),
+    "KADAM_RETENTION_DAYS": _number(True, 1, "the days an ended campaign's messages and photos "
+                                             "are kept, e.g. 365"),
     "KADAM_INBOUND": _one_of("inline", "queue"),
     "KADAM_SIMULATOR": _one_of(*ON, *OFF),
     "KADAM_TIMEZONE": _time_zone,
