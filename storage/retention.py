@@ -20,13 +20,14 @@ Every row stays, with its personal columns emptied: how many messages, their sta
 delivery figures, task statuses and dates, evidence counts. The dashboard and the exports
 count as before. Purged evidence keeps its row as "purged" (counted, never shown).
 
-Bulk work is set-based: a campaign's rows go in a few statements, whatever its size; messages
+Bulk work is set-based: a campaign's rows go in a few statements per batch of projects; messages
 about no project are swept by age from where the last run stopped (PurgeRun).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
     case,
+    cast,
     delete,
     exists,
     false,
@@ -49,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.db import Database
+from storage.db import Database, among
 from storage.learning import UnreadReply
 from storage.media_store import MediaStore
 from storage.models import (
@@ -80,6 +83,8 @@ RUNNING = (PROJECT_STARTED, PROJECT_IN_PROGRESS)
 # An outbound message still to be sent keeps what it needs to be sent.
 UNSENT = ("queued", "sending")
 FILE_BATCH = 500
+PROJECT_BATCH = 5000  # projects purged in one transaction
+SWEEP_SLICE = dt.timedelta(days=30)  # time swept in one transaction
 SIGN_IN_DAYS = dt.timedelta(days=1)
 # Conversation states whose context holds the message they asked about (flows/headmaster.py).
 HOLDING_A_MESSAGE = ("which_project", "which_task")
@@ -168,35 +173,63 @@ def purge_due(session: Session, now: dt.datetime, timezone: str) -> bool:
     return last < mark
 
 
-def purge(session: Session, now: dt.datetime, retention_days: int = DEFAULT_RETENTION_DAYS
+def purge(database: Database, now: dt.datetime, retention_days: int = DEFAULT_RETENTION_DAYS
           ) -> PurgeReport:
     """Removes the personal data whose time has come, as of `now`, and logs the run (PurgeRun).
-    Evidence files are left for `remove_files`, after this transaction commits."""
+
+    Work goes in short transactions (PROJECT_BATCH projects, SWEEP_SLICE of time), so a
+    state's campaign never holds one long transaction; a run cut short is finished by the next
+    (nothing already emptied is written again). Evidence files are left for `remove_files`."""
     cutoff = now - dt.timedelta(days=retention_days)
     unknown_cutoff = now - dt.timedelta(days=min(UNKNOWN_NUMBER_DAYS, retention_days))
-    last = session.scalars(select(PurgeRun).order_by(PurgeRun.id.desc()).limit(1)).first()
     report = PurgeReport()
-    ends = campaign_ends(session)
+    with database.sessions() as session:
+        last = session.execute(select(PurgeRun.cutoff, PurgeRun.unknown_cutoff)
+                               .order_by(PurgeRun.id.desc()).limit(1)).first()
+        ends = campaign_ends(session)
     kept = [e.campaign_id for e in ends if e.ended_at is None or e.ended_at >= cutoff]
     for end in ends:
         if end.ended_at is None or end.ended_at >= cutoff:
             continue
         if end.purged_through is not None and end.purged_through >= end.ended_at:
             continue  # purged already, and nothing happened since
-        _purge_campaign(session, end.campaign_id, cutoff, kept, report)
-        session.execute(update(Campaign).where(Campaign.id == end.campaign_id)
-                        .values(purged_through=end.ended_at))
-        report.campaigns += 1
-    _sweep_roster(session, last.cutoff if last else None, cutoff, kept, report)
-    _sweep_unknown(session, last.unknown_cutoff if last else None, unknown_cutoff, report)
-    # Failed dashboard sign-ins (an address, a network address) only count for minutes.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - SIGN_IN_DAYS))
-    session.add(PurgeRun(ran_at=now, cutoff=max(cutoff, last.cutoff) if last else cutoff,
-                         unknown_cutoff=max(unknown_cutoff, last.unknown_cutoff)
-                         if last else unknown_cutoff,
-                         campaigns=report.campaigns, messages=report.messages,
-                         evidence=report.evidence, replies=report.replies))
+        _purge_campaign(database, end.campaign_id, end.ended_at, cutoff, kept, report)
+    for start, until in _slices(database, last.cutoff if last else None, cutoff):
+        with database.transaction() as session:
+            _sweep_roster(session, start, until, kept, report)
+    for start, until in _slices(database, last.unknown_cutoff if last else None,
+                                unknown_cutoff):
+        with database.transaction() as session:
+            _sweep_unknown(session, start, until, report)
+    with database.transaction() as session:
+        # Failed dashboard sign-ins (an address, a network address) only count for minutes.
+        session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - SIGN_IN_DAYS))
+        session.add(PurgeRun(
+            ran_at=now, cutoff=max(cutoff, last.cutoff) if last else cutoff,
+            unknown_cutoff=max(unknown_cutoff, last.unknown_cutoff) if last else unknown_cutoff,
+            campaigns=report.campaigns, messages=report.messages, evidence=report.evidence,
+            replies=report.replies))
     return report
+
+
+def _slices(database: Database, since: dt.datetime | None, until: dt.datetime
+            ) -> list[tuple[dt.datetime | None, dt.datetime]]:
+    """[since, until) cut into SWEEP_SLICE pieces; without `since` (the first run), the first
+    piece takes everything before the oldest message's first slice."""
+    if since is not None and since >= until:
+        return []
+    start = since
+    if start is None:
+        with database.sessions() as session:
+            oldest = [session.scalar(select(func.min(Outbox.created_at))),
+                      session.scalar(select(func.min(InboundMessage.received_at)))]
+        start = min((t for t in oldest if t is not None), default=until)
+    edges: list[dt.datetime | None] = [since]
+    while start + SWEEP_SLICE < until:
+        start += SWEEP_SLICE
+        edges.append(start)
+    edges.append(until)
+    return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi is not None]
 
 
 def _kept_for(person: Any, at: Any, kept: Sequence[int]) -> ColumnElement[bool]:
@@ -207,12 +240,28 @@ def _kept_for(person: Any, at: Any, kept: Sequence[int]) -> ColumnElement[bool]:
                           Campaign.id == Project.campaign_id, Campaign.created_at <= at)
 
 
-def _purge_campaign(session: Session, campaign_id: int, cutoff: dt.datetime,
+def _purge_campaign(database: Database, campaign_id: int, ended_at: dt.datetime,
+                    cutoff: dt.datetime, kept: Sequence[int], report: PurgeReport) -> None:
+    with database.sessions() as session:
+        ids = list(session.scalars(select(Project.id).where(Project.campaign_id == campaign_id)
+                                   .order_by(Project.id)))
+    for first in range(0, len(ids), PROJECT_BATCH):
+        with database.transaction() as session:
+            _purge_projects(session, ids[first:first + PROJECT_BATCH], cutoff, kept, report)
+    with database.transaction() as session:
+        report.replies += _delete_replies(session, UnreadReply.campaign_id == campaign_id)
+        session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                        .values(purged_through=ended_at))
+    report.campaigns += 1
+
+
+def _purge_projects(session: Session, ids: Sequence[int], cutoff: dt.datetime,
                     kept: Sequence[int], report: PurgeReport) -> None:
-    projects = select(Project.id).where(Project.campaign_id == campaign_id)
-    tasks = select(Task.id).where(Task.project_id.in_(projects))
-    headmasters = select(Project.headmaster_id).where(Project.campaign_id == campaign_id)
-    report.messages += clear_outbound(session, Outbox.project_id.in_(projects))
+    """One batch of an ended campaign's projects: their messages, files and words."""
+    projects = select(Project.id).where(among(session, Project.id, ids))
+    tasks = select(Task.id).where(among(session, Task.project_id, ids))
+    headmasters = select(Project.headmaster_id).where(among(session, Project.id, ids))
+    report.messages += clear_outbound(session, among(session, Outbox.project_id, ids))
     # Messages about no project, of the people this campaign kept until now.
     report.messages += clear_outbound(session, and_(
         Outbox.person_id.in_(headmasters), Outbox.project_id.is_(None),
@@ -222,15 +271,12 @@ def _purge_campaign(session: Session, campaign_id: int, cutoff: dt.datetime,
         ~_kept_for(InboundMessage.person_id, InboundMessage.received_at, kept)))
     report.evidence += purge_evidence(session, Evidence.task_id.in_(tasks))
     clear_words(session, projects, tasks)
-    report.replies += _delete_replies(session, UnreadReply.campaign_id == campaign_id)
 
 
 def _sweep_roster(session: Session, since: dt.datetime | None, cutoff: dt.datetime,
                   kept: Sequence[int], report: PurgeReport) -> None:
     """Messages about no project that came of age since the last run: gone, unless their
     person was then in a campaign still kept (that campaign's purge takes them later)."""
-    if since is not None and since >= cutoff:
-        return
 
     def window(column: Any) -> ColumnElement[bool]:
         return and_(column < cutoff, column >= since) if since is not None else column < cutoff
@@ -261,8 +307,6 @@ def _sweep_roster(session: Session, since: dt.datetime | None, cutoff: dt.dateti
 def _sweep_unknown(session: Session, since: dt.datetime | None, cutoff: dt.datetime,
                    report: PurgeReport) -> None:
     """Numbers not in the roster: their messages keep neither text nor number."""
-    if since is not None and since >= cutoff:
-        return
     inbound = [InboundMessage.person_id.is_(None), InboundMessage.received_at < cutoff,
                InboundMessage.pending.is_(False)]
     outbound = [Outbox.person_id.is_(None), Outbox.created_at < cutoff]
@@ -281,9 +325,12 @@ def clear_inbound(session: Session, where: ColumnElement[bool], phone: str | Non
     """Empties the text, button payload and media URLs of the inbound messages `where` (and
     their number, given `phone`); returns how many rows."""
     values: dict[str, Any] = {"body": "", "button_payload": None, "media": []}
+    left = [InboundMessage.body != "", InboundMessage.button_payload.is_not(None),
+            cast(InboundMessage.media, Text) != "[]"]
     if phone is not None:
         values.update(phone=phone, pending=False)
-    result = session.execute(update(InboundMessage).where(where).values(**values)
+        left.append(InboundMessage.phone != phone)
+    result = session.execute(update(InboundMessage).where(where, or_(*left)).values(**values)
                              .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -294,11 +341,15 @@ def clear_outbound(session: Session, where: ColumnElement[bool], phone: str | No
     their number and error text, as asked); returns how many rows. Status, form, SMS segments,
     error codes and times stay: the delivery figures."""
     values: dict[str, Any] = {"body": None, "params": PURGED_PARAMS, "media_url": None}
+    left = [Outbox.body.is_not(None), Outbox.media_url.is_not(None),
+            cast(Outbox.params, Text) != json.dumps(PURGED_PARAMS)]
     if phone is not None:
         values["phone"] = phone
+        left.append(Outbox.phone != phone)
     if errors:
         values["error_message"] = None
-    result = session.execute(update(Outbox).where(where, Outbox.status.not_in(UNSENT))
+        left.append(Outbox.error_message.is_not(None))
+    result = session.execute(update(Outbox).where(where, Outbox.status.not_in(UNSENT), or_(*left))
                              .values(**values).execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -310,7 +361,9 @@ def purge_evidence(session: Session, where: ColumnElement[bool]) -> int:
         update(Evidence).where(where, Evidence.status.not_in((EVIDENCE_PURGED, "rejected")))
         .values(status=EVIDENCE_PURGED, source_url=None, caption=None, next_attempt_at=None)
         .execution_options(synchronize_session=False))
-    session.execute(update(Evidence).where(where, Evidence.status == "rejected")
+    session.execute(update(Evidence).where(where, Evidence.status == "rejected",
+                                           or_(Evidence.source_url.is_not(None),
+                                               Evidence.caption.is_not(None)))
                     .values(source_url=None, caption=None)
                     .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
@@ -373,10 +426,10 @@ def purge_if_due(database: Database, store: MediaStore, now: dt.datetime, retent
                  timezone: str) -> PurgeReport | None:
     """The clock's daily purge: runs it if it has not run since the latest PURGE_TIME, deletes
     the files it freed and downloads left half-written; None when it was not due."""
-    with database.transaction() as session:
+    with database.sessions() as session:
         if not purge_due(session, now, timezone):
             return None
-        report = purge(session, now, retention_days)
+    report = purge(database, now, retention_days)
     report.files = remove_files(database, store)
     store.remove_partials(now - dt.timedelta(days=1))
     log.info("purged personal data: %s", report)

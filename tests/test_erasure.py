@@ -279,3 +279,24 @@ def test_a_number_not_in_the_roster_can_be_erased(db, webhooks, twilio, kadam):
         assert session.execute(select(InboundMessage.phone, InboundMessage.body)).all() == [
             ("", "")]
         assert set(session.scalars(select(Outbox.phone))) == {""}
+
+
+def test_erasing_an_officer_takes_his_name_out_of_what_headmasters_got(db, history, kadam):
+    with db.sessions() as session:
+        relayed = session.scalars(select(Outbox.body).where(Outbox.key == "help.reply")).one()
+    assert "Prakash More" in relayed
+
+    result = kadam("person", "erase", PRAKASH, "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Prakash More, beo" in result.output
+    sheets = exports(kadam)
+    assert not any("Prakash" in str(rows) or PRAKASH in str(rows) for rows in sheets.values())
+    with db.sessions() as session:
+        texts = [*session.scalars(select(Outbox.body).where(Outbox.body.is_not(None))),
+                 *(str(p) for p in session.scalars(select(Outbox.params))),
+                 *session.scalars(select(InboundMessage.body)),
+                 *session.scalars(select(TaskEvent.note).where(TaskEvent.note.is_not(None)))]
+        assert not any("Prakash" in text or "brooms on Monday" in text for text in texts)
+        # The headmaster's own words stay: only his were asked to go.
+        assert "2 need help, no brooms and broken benches" in texts
