@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, abort, current_app, send_file
 from werkzeug.wrappers import Response
 
 from bot.config import Settings
+from bot.fields import IdConverter
 from storage.db import Database
 from storage.digests import evidence_link
 from storage.models import Evidence
@@ -21,14 +22,16 @@ blueprint = Blueprint("evidence", __name__)
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter  # a malformed or huge id is not found, not a 500
     app.register_blueprint(blueprint)
 
 
-@blueprint.get("/evidence/<int:evidence_id>/<token>")
+@blueprint.get("/evidence/<id:evidence_id>/<token>")
 def photo(evidence_id: int, token: str) -> Response:
     settings: Settings = current_app.config["KADAM"]
     expected = evidence_link("", settings.secret_key, evidence_id).rsplit("/", 1)[1]
-    if not hmac.compare_digest(expected, token):
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a 500).
+    if not hmac.compare_digest(expected.encode(), token.encode()):
         abort(404)
     database: Database = current_app.extensions["kadam.db"]
     with database.sessions() as session:
