@@ -4,10 +4,11 @@ The contract, in the order it is checked (no request is ever answered 5xx for wh
 
 - 403: no valid X-Twilio-Signature for PUBLIC_URL + path + query (the app runs behind a proxy,
   so the URL Twilio signed is not the one Flask sees). Checked first; nothing is read further.
-- 400: a signed form that no Twilio request could carry (bot/twilio_form.py): a sid, count or
-  code that is not ASCII letters and digits, NumMedia above 10, a field longer than the column
-  that keeps it, a NUL anywhere but a message's text (where it is removed), a media URL that
-  is not http(s), a callback URL whose `outbox` is not a row id. Nothing is stored.
+- 400: a signed form that no Twilio request could carry (bot/twilio_form.py): a sid that is
+  not ASCII letters and digits, a count or code that is not ASCII digits (NumMedia=²,
+  ErrorCode=1.0), NumMedia above 10, a field longer than the column that keeps it, a NUL
+  anywhere but a message's text (there it is removed), a media URL that is not http(s), a
+  callback URL whose `outbox` is not a row id. Nothing is stored.
 - 503 with Retry-After: the database cannot be reached or is busy; one line is logged, and
   Twilio (or the proxy) may try again. Nothing is stored.
 - 200 with an empty TwiML <Response/>: stored, once per MessageSid, with all its effects in
@@ -125,8 +126,7 @@ def status() -> Response:
 @blueprint.errorhandler(PoolTimeout)
 def _database_unavailable(error: Exception) -> Response:
     """The database is down, restarting or locked: Twilio may try again. One line, not a
-    traceback per request (an outage would otherwise fill the log), and no bound parameters
-    (they hold phone numbers and message text): the driver's own first line."""
+    traceback per request: an outage would otherwise fill the log."""
     log.warning("database unavailable, answered 503 to %s: %s", request.path, _reason(error))
     return Response("database unavailable\n", 503, mimetype="text/plain",
                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -222,6 +222,21 @@ def test_a_status_callback_at_the_limits_is_applied(db, app, client):
     assert (row.provider_sid, row.status, row.error_code) == (sid, "undelivered", 30008)
 
 
+def test_a_callback_naming_one_row_and_another_rows_sid_gives_the_sid_to_no_second_row(
+        db, app, client):
+    seeded = seed_project(db)
+    holder = sent_reply(db, app, client, seeded)  # holds SMddd...
+    with db.sessions() as session:
+        other = session.scalars(select(Outbox.id).where(Outbox.id != holder)).first()
+    response = signed_post(client, f"/twilio/status?outbox={other}",
+                           {"MessageSid": "SM" + "d" * 32, "MessageStatus": "delivered"})
+    assert response.status_code == 200
+    with db.sessions() as session:
+        first, second = session.get(Outbox, holder), session.get(Outbox, other)
+    assert (first.provider_sid, first.status) == ("SM" + "d" * 32, "delivered")
+    assert (second.provider_sid, second.status) == (None, "queued")
+
+
 def test_a_status_twilio_may_add_later_is_accepted_and_ignored(db, app, client):
     seeded = seed_project(db)
     row_id = sent_reply(db, app, client, seeded)
