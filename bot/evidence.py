@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, abort, current_app, send_file
 from werkzeug.wrappers import Response
 
 from bot.config import Settings
+from bot.fields import IdConverter
 from flows.evidence_types import accepted_type
 from storage.db import Database
 from storage.digests import link_expiry, unexpiring_link
@@ -38,10 +39,11 @@ under Evidence; the next digest brings new links.</p></body></html>
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter  # a malformed or huge id is not found, not a 500
     app.register_blueprint(blueprint)
 
 
-@blueprint.get("/evidence/<int:evidence_id>/<token>")
+@blueprint.get("/evidence/<id:evidence_id>/<token>")
 def photo(evidence_id: int, token: str) -> Response:
     """The photo a digest links to, while its link lasts."""
     settings: Settings = current_app.config["KADAM"]

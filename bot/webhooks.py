@@ -1,22 +1,36 @@
 """Twilio's webhooks: inbound WhatsApp and SMS, delivery status callbacks, and /healthz.
 
-Every request must carry a valid X-Twilio-Signature for PUBLIC_URL + path (the app runs behind
-a proxy, so the URL Twilio signed is not the one Flask sees). A bad signature gets 403 and
-nothing is stored. The handler never calls Twilio: it stores, decides and queues, and answers
-an empty TwiML <Response/>.
+The contract, in the order it is checked (no request is ever answered 5xx for what it holds):
+
+- 403: no valid X-Twilio-Signature for PUBLIC_URL + path + query (the app runs behind a proxy,
+  so the URL Twilio signed is not the one Flask sees). Checked first; nothing is read further.
+- 400: a signed form that no Twilio request could carry (bot/twilio_form.py): a sid that is
+  not ASCII letters and digits, a count or code that is not ASCII digits (NumMedia=²,
+  ErrorCode=1.0), NumMedia above 10, a field longer than the column that keeps it, a NUL
+  anywhere but a message's text (there it is removed), a media URL that is not http(s), a
+  callback URL whose `outbox` is not a row id. Nothing is stored.
+- 503 with Retry-After: the database cannot be reached or is busy; one line is logged, and
+  Twilio (or the proxy) may try again. Nothing is stored.
+- 200 with an empty TwiML <Response/>: stored, once per MessageSid, with all its effects in
+  one transaction (inline), or recorded for `kadam worker` to answer (KADAM_INBOUND=queue);
+  both modes read and refuse a form the same way. The handler never calls Twilio.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.request_validator import RequestValidator
 
+from bot import twilio_form
 from bot.config import Settings
-from bot.engine import Engine, Inbound
+from bot.engine import Engine
+from bot.twilio_form import NotTwilio
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -24,6 +38,7 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio", __name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+RETRY_AFTER_SECONDS = 30
 
 
 def init_app(app: Flask) -> None:
@@ -45,7 +60,9 @@ def _database() -> Database:
 def signed_url() -> str:
     """The URL Twilio signed: PUBLIC_URL plus the path and query it called."""
     base = _settings().public_url or request.host_url.rstrip("/")
-    query = request.query_string.decode()
+    # Twilio percent-encodes its URLs; raw bytes that are not UTF-8 are no URL of Twilio's,
+    # and are left to fail the signature rather than the decoding.
+    query = request.query_string.decode("utf-8", "replace")
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 
@@ -59,33 +76,17 @@ def _check_signature() -> None:
         abort(403)
 
 
-def _phone(address: str) -> str:
-    """Twilio writes WhatsApp senders as "whatsapp:+9198..."; the roster keeps E.164."""
-    return address.split(":", 1)[1] if address.startswith("whatsapp:") else address
-
-
-def inbound_from_form(form: dict[str, Any], channel: str) -> Inbound:
-    count = int(form.get("NumMedia") or 0)
-    media = [
-        {"url": form.get(f"MediaUrl{i}"), "content_type": form.get(f"MediaContentType{i}")}
-        for i in range(count)
-        if form.get(f"MediaUrl{i}")
-    ]
-    return Inbound(
-        sid=form.get("MessageSid") or form.get("SmsMessageSid") or "",
-        phone=_phone(form.get("From", "")),
-        channel=channel,
-        body=form.get("Body", ""),
-        button_payload=form.get("ButtonPayload") or None,
-        media=media,
-    )
+def _refuse(refusal: NotTwilio) -> NoReturn:
+    log.warning("refused a signed request to %s: %s", request.path, refusal)
+    abort(400, str(refusal))
 
 
 def _receive(channel: str) -> Response:
     _check_signature()
-    inbound = inbound_from_form(request.form.to_dict(), channel)
-    if not inbound.sid or not inbound.phone:
-        abort(400)
+    try:
+        inbound = twilio_form.inbound(request.form.to_dict(), channel)
+    except NotTwilio as refusal:
+        _refuse(refusal)
     engine = _engine()
     # queue: record the message and answer Twilio at once; `kadam worker` runs the flow.
     outcome = (engine.accept(inbound) if engine.settings.inbound == "queue"
@@ -108,19 +109,34 @@ def sms() -> Response:
 def status() -> Response:
     """Delivery callbacks move a message's status forward only."""
     _check_signature()
-    form = request.form
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    state = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-    code = form.get("ErrorCode") or ""
-    row = request.args.get("outbox", "")
-    if not sid or not state:
-        abort(400)
+    try:
+        report = twilio_form.delivery_report(request.form.to_dict(), request.args.to_dict())
+    except NotTwilio as refusal:
+        _refuse(refusal)
     from storage import outbox
 
     with _database().transaction() as session:
-        outbox.apply_status_callback(session, sid, state, int(code) if code.isdigit() else None,
-                                     outbox_id=int(row) if row.isdigit() else None)
+        outbox.apply_status_callback(session, report.sid, report.status, report.error_code,
+                                     outbox_id=report.outbox_id)
     return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+@blueprint.errorhandler(OperationalError)
+@blueprint.errorhandler(InterfaceError)
+@blueprint.errorhandler(PoolTimeout)
+def _database_unavailable(error: Exception) -> Response:
+    """The database is down, restarting or locked: Twilio may try again. One line, not a
+    traceback per request: an outage would otherwise fill the log."""
+    log.warning("database unavailable, answered 503 to %s: %s", request.path, _reason(error))
+    return Response("database unavailable\n", 503, mimetype="text/plain",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _reason(error: Exception) -> str:
+    """The driver's first line (SQLAlchemy's own message would add the statement and its
+    parameters, which hold phone numbers and message text)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0][:200] if lines else type(error).__name__
 
 
 @blueprint.get("/healthz")
@@ -128,7 +144,8 @@ def healthz() -> Response:
     try:
         with _database().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        log.exception("health check failed")
+    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
+        # A balancer polls this every few seconds: one line each, not a traceback.
+        log.warning("health check failed: %s", _reason(error))
         return Response('{"status": "database unavailable"}', 503, mimetype="application/json")
     return jsonify(status="ok", channel=_settings().channel)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
     and_,
     bindparam,
@@ -294,12 +295,7 @@ def apply_status_callback(
                                      "provider_sid": provider_sid}
         if error_code:
             values["error_code"] = error_code
-        # The callback URL names the outbox row too: a callback that beats the worker's own
-        # record of the sid still finds its row.
-        this_message = Outbox.provider_sid == provider_sid
-        if outbox_id is not None:
-            this_message = this_message | ((Outbox.id == outbox_id)
-                                           & Outbox.provider_sid.is_(None))
+        this_message = _this_message(provider_sid, outbox_id)
         # One conditional UPDATE, so two callbacks racing each other cannot go backwards.
         result = session.execute(
             update(Outbox)
@@ -318,6 +314,19 @@ def apply_status_callback(
     return changed
 
 
+def _this_message(provider_sid: str, outbox_id: int | None) -> ColumnElement[bool]:
+    """The row a status callback is about: the one holding its sid. The callback URL names
+    the row too, so a callback that beats the worker's own record of the sid still finds it;
+    but only while no row holds that sid, which is one message's (unique): a callback naming
+    a row and another row's sid must not give the sid to a second row (a 500)."""
+    this_message = Outbox.provider_sid == provider_sid
+    if outbox_id is None:
+        return this_message
+    holder = aliased(Outbox)
+    return this_message | ((Outbox.id == outbox_id) & Outbox.provider_sid.is_(None)
+                           & ~exists().where(holder.provider_sid == provider_sid))
+
+
 FALLBACK_COPIED = ("person_id", "phone", "channel", "language", "key", "params", "options",
                    "media_url", "in_reply_to", "project_id", "task_id", "broadcast_id")
 
@@ -331,9 +340,7 @@ def queue_fallback(session: Session, provider_sid: str, now: dt.datetime,
     callback (or two racing) queue nothing more; the worker sends the copy as a template or
     SMS, or records why it could not.
     """
-    original = Outbox.provider_sid == provider_sid
-    if outbox_id is not None:
-        original = original | ((Outbox.id == outbox_id) & Outbox.provider_sid.is_(None))
+    original = _this_message(provider_sid, outbox_id)
     copy = (
         select(*(getattr(Outbox, name) for name in FALLBACK_COPIED), Outbox.id,
                literal("queued"), literal(0), literal(now, UTCDateTime()),
