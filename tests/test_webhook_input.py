@@ -5,6 +5,7 @@ Both inbound modes (inline, KADAM_INBOUND=queue), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -279,7 +280,8 @@ def test_an_evidence_link_opens_its_photo_and_no_other(db, app, client, tmp_path
         session.add(evidence)
         session.flush()
         evidence_id = evidence.id
-    link = evidence_link("", "k" * 32, evidence_id)
+    link = evidence_link("", "k" * 32, evidence_id,
+                         dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     with client.get(link) as response:
         assert (response.status_code, response.data) == (200, b"\xff\xd8\xff\xe0photo")
     token = link.rsplit("/", 1)[1]
