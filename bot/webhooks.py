@@ -3,7 +3,8 @@
 The contract, in the order it is checked (no request is ever answered 5xx for what it holds):
 
 - 403: no valid X-Twilio-Signature for PUBLIC_URL + path + query (the app runs behind a proxy,
-  so the URL Twilio signed is not the one Flask sees). Checked first; nothing is read further.
+  so the URL Twilio signed is not the one Flask sees; a query that is not UTF-8 was signed by
+  no one). Checked first; nothing is read further.
 - 400: a signed form that no Twilio request could carry (bot/twilio_form.py): a sid that is
   not ASCII letters and digits, a count or code that is not ASCII digits (NumMedia=²,
   ErrorCode=1.0), NumMedia above 10, a field longer than the column that keeps it, a NUL
@@ -57,21 +58,25 @@ def _database() -> Database:
     return current_app.extensions["kadam.db"]
 
 
-def signed_url() -> str:
-    """The URL Twilio signed: PUBLIC_URL plus the path and query it called."""
+def signed_url() -> str | None:
+    """The URL Twilio signed: PUBLIC_URL plus the path and query it called. None for a query
+    that is not UTF-8: Twilio percent-encodes its URLs, so it signed no such URL (and Flask
+    would fail reading it, a 500)."""
     base = _settings().public_url or request.host_url.rstrip("/")
-    # Twilio percent-encodes its URLs; raw bytes that are not UTF-8 are no URL of Twilio's,
-    # and are left to fail the signature rather than the decoding.
-    query = request.query_string.decode("utf-8", "replace")
+    try:
+        query = request.query_string.decode()
+    except UnicodeDecodeError:
+        return None
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 
 def _check_signature() -> None:
     token = _settings().twilio_auth_token
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not token or not signature:
+    url = signed_url()
+    if not token or not signature or url is None:
         abort(403)
-    if not RequestValidator(token).validate(signed_url(), request.form.to_dict(), signature):
+    if not RequestValidator(token).validate(url, request.form.to_dict(), signature):
         log.warning("rejected a webhook with a bad signature from %s", request.remote_addr)
         abort(403)
 

@@ -3,7 +3,7 @@ and PostgreSQL: signed requests with any text in every field, any extra fields, 
 media. Whatever a request holds:
 
 1. it is never answered 5xx;
-2. a refused request (400) changes nothing at all;
+2. a forged request is 403 whatever it holds, and a refused one (400 or 403) changes nothing;
 3. an accepted message is kept whole, with its effects: the row as Twilio sent it (less any NUL
    in its text), the sender's last-heard time and conversation moved in the same transaction
    (inline), or recorded and then answered by the worker without a failure (queue);
@@ -38,7 +38,7 @@ from storage.models import (
 from tests.factories import make_beo
 from tests.seed import seed_project
 from tests.test_webhook_input import MEDIA, make_app
-from tests.test_webhooks import signed_post
+from tests.test_webhooks import TOKEN, signed_post
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -141,16 +141,20 @@ def test_any_signed_message_is_answered_whole_or_refused_untouched(people, tmp_p
     logging.getLogger("bot.engine").addHandler(failures)
 
     @FUZZ
-    @given(form=inbound_forms(), path=st.sampled_from(["/twilio/whatsapp", "/twilio/sms"]))
-    def one_request(form, path):
+    @given(form=inbound_forms(), path=st.sampled_from(["/twilio/whatsapp", "/twilio/sms"]),
+           forged=st.integers(0, 5).map(lambda n: n == 5))
+    def one_request(form, path, forged):
         fresh = f"SM{next(sids):032x}"
         form = {name: fresh if value == FRESH else value for name, value in form.items()}
         sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
         before = snapshot(db)
         known = stored(db, sid) is not None if sid else False
-        response = signed_post(client, path, form)
-        assert response.status_code in (200, 400), response.status_code
-        if response.status_code == 400 or known:
+        response = signed_post(client, path, form, token="not-the-token" if forged else TOKEN)
+        if forged:  # whatever it holds, a forged request is refused first
+            assert response.status_code == 403
+        else:
+            assert response.status_code in (200, 400), response.status_code
+        if response.status_code != 200 or known:
             assert snapshot(db) == before
             return
         row = stored(db, sid)

@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from bot.engine import Engine
@@ -104,6 +105,20 @@ def test_a_forged_request_is_403_before_its_fields_are_read(db, client):
     seeded = seed_project(db)
     form = whatsapp(seeded.phone, "yes", NumMedia="²", From="whatsapp:+" + "9" * 40)
     response = signed_post(client, "/twilio/whatsapp", form, token="not-the-token")
+    assert response.status_code == 403
+    assert count(db, InboundMessage) == 0
+
+
+@pytest.mark.parametrize("path", ["/twilio/whatsapp", "/twilio/status"])
+def test_a_url_whose_query_is_not_utf8_carries_no_signature_of_twilios(db, client, path):
+    """Twilio percent-encodes its URLs; raw bytes that are not UTF-8 (sent as they are by a
+    client that does not) would make Flask fail reading the query. Signed as best one can,
+    over the bytes decoded with replacement characters, it is still no signature."""
+    form = {"MessageSid": "SM" + "d" * 32, "MessageStatus": "delivered",
+            "From": "+919822012345", "Body": "yes"}
+    signature = RequestValidator(TOKEN).compute_signature(f"{PUBLIC}{path}?outbox=\ufffd", form)
+    response = client.post(path, data=form, headers={"X-Twilio-Signature": signature},
+                           environ_overrides={"QUERY_STRING": "outbox=\xff"})
     assert response.status_code == 403
     assert count(db, InboundMessage) == 0
 
@@ -261,6 +276,7 @@ MALFORMED_LINKS = [
     f"/evidence/{2**63}/0123456789abcdef0123",
     "/evidence/1.0/0123456789abcdef0123",
     "/evidence/%00/%00",
+    "/evidence/1/%FF",  # not UTF-8
 ]
 
 
