@@ -67,11 +67,10 @@ def _signed_in_state_user() -> Any:
 
 @blueprint.after_request
 def _no_cache(response: Response) -> Response:
-    # The page lists every name and phone in the roster: never keep it in a shared cache.
-    response.headers.setdefault("Cache-Control", "private, no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
+    """The page lists every name and phone in the roster: private, as the dashboard's."""
+    from bot.admin import private_page
+
+    return private_page(response)
 
 
 @dataclass

@@ -168,8 +168,9 @@ def _guard() -> Any:
 
 
 @blueprint.after_request
-def _no_cache(response: Any) -> Any:
-    # Pages hold names and phone numbers: never keep them in a shared cache.
+def private_page(response: Any) -> Any:
+    """Pages that hold names and phone numbers (the dashboard's, the simulator's): never kept
+    in a shared cache, never framed, never sniffed."""
     response.headers.setdefault("Cache-Control", "private, no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
