@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot import create_app
-from bot.demo import DEMO_USER
+from bot.cli.demo import DEMO_USER
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 PHONE = "+919822012347"  # Anita Shinde, a Hindi-speaking headmaster in the demo roster

@@ -43,10 +43,10 @@ from sqlalchemy import event, func, select, text  # noqa: E402
 
 import storage.digests as digest_store  # noqa: E402
 from bench import common  # noqa: E402
-from bot.clock import tick  # noqa: E402
+from bot.clock.clock import tick  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.messages import DIGEST_LIMIT  # noqa: E402
-from bot.outbound import render_row  # noqa: E402
+from bot.language.messages import DIGEST_LIMIT  # noqa: E402
+from bot.worker.outbound import render_row  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Outbox, Person  # noqa: E402

@@ -95,7 +95,7 @@ def seed(url: str, headmasters: int, workdir: Path) -> list[str]:
 def accept_invitations(url: str, phones: Sequence[str]) -> None:
     """Every headmaster answers "1" (accept), so every project is running with task 1 due."""
     from bot.config import Settings
-    from bot.engine import Engine, Inbound
+    from bot.engine.engine import Engine, Inbound
     from storage.db import Database
 
     database = Database(url)
@@ -284,7 +284,7 @@ def drain(url: str) -> dict:
     """KADAM_INBOUND=queue: the flow's work the webhook left to the worker, timed as one
     worker process does it (Engine.handle_pending until nothing is pending)."""
     from bot.config import Settings
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
     from storage.db import Database
 
     database = Database(url)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text  # noqa: E402
 
 from bench.common import OUT, ROOT, fresh_database  # noqa: E402
-from bot.clock import tick  # noqa: E402
+from bot.clock.clock import tick  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from storage import due  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -166,7 +166,7 @@ def main() -> None:
         if args.profile:
             import cProfile
 
-            import bot.engine
+            import bot.engine.engine
 
             class InThisThread:  # cProfile sees one thread: run the batches here, in turn
                 def __init__(self, max_workers: int = 1) -> None:
@@ -181,7 +181,7 @@ def main() -> None:
                 def map(self, function, items):  # noqa: ANN001, ANN201
                     return map(function, items)
 
-            bot.engine.ThreadPoolExecutor = InThisThread  # type: ignore[misc, assignment]
+            bot.engine.engine.ThreadPoolExecutor = InThisThread  # type: ignore[misc, assignment]
             profiler = cProfile.Profile()
             profiler.enable()
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Worker benchmark: outbox messages per second through bot.worker.Worker to a Twilio stand-in.
+"""Worker benchmark: outbox messages per second through bot.worker.loop.Worker to a Twilio stand-in.
 
 For each database (SQLite, PostgreSQL) it
   1. makes a fresh database, runs the migrations, loads schools and headmasters (hi/mr/en) with
@@ -8,7 +8,7 @@ For each database (SQLite, PostgreSQL) it
      points the worker at it (TWILIO_API_URL, through Settings.twilio_api_url);
   3. measures the reference: the stand-in's raw capacity from the same client library, i.e.
      twilio's Client.messages.create from the same number of threads (one client per thread,
-     as bot.channels.TwilioChannel does), with no database and no rendering;
+     as bot.worker.channels.TwilioChannel does), with no database and no rendering;
   4. for each measurement queues the outbox rows with the set-based campaign launch (one
      invitation per headmaster of that district, sent as an approved WhatsApp template, as
      outside the 24-hour window; not timed), runs ANALYZE outbox on PostgreSQL (straight after
@@ -57,9 +57,9 @@ from pathlib import Path
 import common
 from sqlalchemy import select, text
 
-from bot.channels import http_log
 from bot.config import Settings
-from bot.worker import DEFAULT_THREADS, Worker
+from bot.worker.channels import http_log
+from bot.worker.loop import DEFAULT_THREADS, Worker
 from storage.campaigns import launch
 from storage.db import Database
 from storage.migrate import upgrade

@@ -132,7 +132,7 @@ class LaunchReport:
     skipped: dict[str, Skipped] = field(default_factory=dict)  # by reason, see REASONS
     unmatched: list[str] = field(default_factory=list)  # specs that name no school
     # Headmasters to be invited whose language the template lacks: {language code: how many}.
-    # They read it in their second language, else English (bot.i18n's fallback chain).
+    # They read it in their second language, else English (bot.language.i18n's fallback chain).
     missing_languages: dict[str, int] = field(default_factory=dict)
 
 
@@ -387,7 +387,7 @@ def _insert_tasks(
 ) -> None:
     """Copies the template's tasks into every new project; due dates are worked out here
     (a template has a handful of tasks) and handed to SQL as a CASE on the template task.
-    Prompt times are set when the headmaster accepts (see bot/engine.py)."""
+    Prompt times are set when the headmaster accepts (see bot/engine/engine.py)."""
     if not template.tasks:
         return
     due_on = case(

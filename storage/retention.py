@@ -89,7 +89,7 @@ SIGN_IN_DAYS = dt.timedelta(days=1)
 # Conversation states whose context holds the message they asked about (flows/headmaster.py).
 HOLDING_A_MESSAGE = ("which_project", "which_task")
 # What an emptied outbound message's parameters become: no text can be rendered from them again
-# (bot/outbound.py shows the row as removed).
+# (bot/worker/outbound.py shows the row as removed).
 PURGED_PARAMS = {"_purged": True}
 
 

@@ -175,7 +175,7 @@ def _school_ids(connection: Connection, codes: Sequence[str]) -> dict[str, int]:
 
 def _require_unique(keys: list[str], what: str) -> None:
     # A repeated key would let one entry silently overwrite another and skew the counts; the
-    # caller decides which entry is right (bot.roster reports duplicate phones as errors).
+    # caller decides which entry is right (bot.sheets.roster reports duplicate phones as errors).
     repeated = [key for key, n in Counter(keys).items() if n > 1]
     if repeated:
         raise ValueError(f"each {what} must appear once: {', '.join(repeated[:10])}")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage.models import Broadcast, Campaign, Outbox, Person, Project, School, Template
 from tests.admin_support import PASSWORD, csrf, make_app, make_user, sign_in
 from tests.factories import make_beo, make_headmaster, make_school, make_template

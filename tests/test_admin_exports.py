@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.admin import exports as export_views
+from bot.web.admin import exports as export_views
 from storage.exports import PROJECT_COLUMNS, TASK_COLUMNS
 from storage.models import Evidence, Project, School, TaskEvent
 from tests.admin_support import NOW, build_world, make_app, make_user, sign_in

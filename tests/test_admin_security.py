@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.spreadsheets import XLSX_TYPE
+from bot.sheets.spreadsheets import XLSX_TYPE
 from storage.admin_users import UserError, add_user
 from storage.models import (
     Broadcast,

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from bot.engine import Engine, Inbound
+from bot.engine.engine import Engine, Inbound
 from flows.events import Invitation
 from tests.admin_support import PASSWORD, make_app, make_user
 from tests.browser import browser_page, live_server

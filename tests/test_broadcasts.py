@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 
 from bot.cli import main
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.config import Settings
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.engine import Engine, Inbound
-from bot.outbound import render_row
+from bot.engine.engine import Engine, Inbound
+from bot.worker.outbound import render_row
 from storage import outbox as outbox_store
 from storage.broadcasts import report
 from storage.campaigns import launch

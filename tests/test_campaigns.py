@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from bot.cli import main
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage.campaigns import (
     ALREADY_IN_CAMPAIGN,
     NO_HEADMASTER,
@@ -242,7 +242,7 @@ def test_invitation_params_fill_the_invitation_at_send_time(db, roster):
 
 
 def test_a_batch_of_invitations_is_filled_each_with_its_own_headmaster(db, roster):
-    from bot.outbound import rows_params
+    from bot.worker.outbound import rows_params
 
     launch(db, "clean-classrooms", ["district:Pune"], START, now=NOW)
     launch(db, "clean-classrooms", ["school:N1"], START, name="Nagpur", now=NOW)
@@ -267,7 +267,7 @@ def test_the_outbox_has_planner_statistics_straight_after_a_launch(db, roster):
 
 
 def test_the_queued_invitation_renders_for_the_headmaster(db, roster):
-    from bot.outbound import render_row
+    from bot.worker.outbound import render_row
 
     launch(db, "clean-classrooms", ["school:P1"], START, now=NOW)
     with db.sessions() as session:

@@ -4,7 +4,7 @@ Hindi and Marathi, and every other language a state programme (Bengali, Gujarati
 Tamil, Telugu, Punjabi, Odia, Assamese), Rwanda (Kinyarwanda, French) or Kenya (Swahili) works
 in, are held to the same standard.
 
-Every check is driven by the template (bot/locales/messages.pot) and by bot/messages.py, so a new
+Every check is driven by the template (bot/locales/messages.pot) and by the renderers, so a new
 message key or msgid is covered without touching this file (except SAMPLES for a new renderer).
 """
 
@@ -19,8 +19,8 @@ import pytest
 from babel import Locale
 from babel.messages.pofile import read_po
 
-from bot import messages
-from bot.i18n import Translator
+from bot.language import messages
+from bot.language.i18n import Translator
 from flows.intents import Name, parse
 
 LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import OPTIONS, SIMPLE, render
+from bot.language.messages import OPTIONS, SIMPLE, render
 from flows.intents import Name, parse
 
 # (language, words a reader flagged, what replaced them somewhere in that language's messages)

@@ -12,9 +12,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.demo import DEMO_USER, load_demo_data
-from bot.engine import Engine, Inbound
-from bot.outbound import render_row
+from bot.cli.demo import DEMO_USER, load_demo_data
+from bot.engine.engine import Engine, Inbound
+from bot.worker.outbound import render_row
 from storage.models import Campaign, Outbox, Person
 from tests.admin_support import csrf_of, make_app
 

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.doctor import examine, installed_files
-from bot.templates_map import SCHEDULED_VARIABLES
+from bot.cli.doctor import examine, installed_files
+from bot.language.templates_map import SCHEDULED_VARIABLES
 from storage.migrate import upgrade
 from tests.twilio_standin import TwilioStandin
 

@@ -12,9 +12,9 @@ import itertools
 import pytest
 from sqlalchemy import select
 
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.config import Settings
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.engine import Engine, Inbound
+from bot.engine.engine import Engine, Inbound
 from storage.campaigns import launch
 from storage.exports import PROJECT_COLUMNS, project_rows
 from storage.models import Evidence, Outbox, Person, Project, Task, TaskEvent

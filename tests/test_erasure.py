@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
-from bot.channels import ConsoleChannel
 from bot.cli import main
-from bot.worker import Worker
+from bot.worker.channels import ConsoleChannel
+from bot.worker.loop import Worker
 from storage.db import Database
 from storage.learning import UnreadReply
 from storage.models import (

@@ -377,6 +377,6 @@ def test_task_rows_take_the_scope_and_filters(db, campaigns, task_details):
     ("-5", "-5"), ("ZP School", "ZP School"), (3, 3), ("", ""),
 ])
 def test_csv_formula_guard(value, safe):
-    from bot.spreadsheets import csv_safe
+    from bot.sheets.spreadsheets import csv_safe
 
     assert csv_safe(value) == safe

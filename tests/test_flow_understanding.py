@@ -226,7 +226,7 @@ def test_a_taught_phrase_is_understood_at_once():
 # --- consent before praise ----------------------------------------------------------------------
 
 def test_a_story_is_praised_as_inspiring_only_once_the_headmaster_agrees_to_share_it():
-    from bot.messages import render
+    from bot.language.messages import render
 
     def read(reply: fx.Reply) -> str:
         return render(reply.key, reply.params, list(reply.options), "en").text

@@ -11,8 +11,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 from click.testing import CliRunner
 
-from bot import phrase_check
-from bot.i18n_check import check, i18n
+from bot.cli import phrase_check
+from bot.cli.i18n_check import check, i18n
 from flows import phrasebook
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot import i18n
-from bot.i18n import Translator
-from bot.messages import render
+from bot.language import i18n
+from bot.language.i18n import Translator
+from bot.language.messages import render
 
 CAMPAIGN = {"title": {"en": "Retell the Tale"}, "schools": 150000, "started": 123456,
             "completed": 1200, "completed_this_week": [], "help": [], "silent": [],
@@ -39,7 +39,7 @@ def test_a_missing_translation_falls_back_to_the_second_language_and_logs_once(
         caplog, monkeypatch):
     monkeypatch.setattr(i18n, "_warned", set())
     translator = Translator("zz", second_language="hi")  # a language with no catalog
-    with caplog.at_level(logging.WARNING, logger="bot.i18n"):
+    with caplog.at_level(logging.WARNING, logger="bot.language.i18n"):
         first = translator.gettext("Done")
         again = translator.gettext("Done")
     assert first == again == "हो गया"

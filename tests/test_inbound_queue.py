@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import create_app
-from bot.engine import Engine
-from bot.worker import Worker
+from bot.engine.engine import Engine
+from bot.worker.loop import Worker
 from storage.models import InboundMessage, Outbox, Project, Task
 from storage.schedule import QuietHours
 from tests.seed import seed_project
@@ -102,7 +102,7 @@ def test_the_worker_answers_before_it_sends(app, db):
     seeded = seed_project(db)
     signed_post(app.test_client(), "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     settings = app.config["KADAM"]
-    from bot.channels import ConsoleChannel
+    from bot.worker.channels import ConsoleChannel
 
     with Worker(db, settings, ConsoleChannel()) as worker:
         counts = worker.run_once()

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.media import MAX_ATTEMPTS, RETRY_AFTER, MediaFetcher
-from bot.media_hosts import MediaHosts, Refused
-from bot.worker import Worker
+from bot.worker.loop import Worker
+from bot.worker.media import MAX_ATTEMPTS, RETRY_AFTER, MediaFetcher
+from bot.worker.media_hosts import MediaHosts, Refused
 from storage.db import Database
 from storage.media_store import MediaStore, MediaTooLarge, extension_for
 from storage.models import Evidence, InboundMessage, Outbox
@@ -283,7 +283,7 @@ def test_a_file_whose_bytes_are_not_evidence_is_deleted_and_the_headmaster_told(
 
 
 def test_the_refusal_reaches_the_headmaster_in_their_language(db, twilio, tmp_path):
-    from bot.messages import render
+    from bot.language.messages import render
 
     url = twilio.add_media("page", HTML, "image/jpeg")
     _, phone = pending_evidence(db, url, task_position=2, language="hi")
@@ -497,8 +497,8 @@ def test_a_hop_checks_the_certificate_against_the_host_name_not_the_address(monk
     (tests/tls: a self-signed certificate for mms.twiliocdn.com, made for this test)."""
     import ssl
 
-    from bot import media_hosts
-    from bot.media_hosts import Hop, Transfer
+    from bot.worker import media_hosts
+    from bot.worker.media_hosts import Hop, Transfer
 
     tls = Path(__file__).parent / "tls"
 

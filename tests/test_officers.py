@@ -9,11 +9,11 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from bot.clock import tick
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.clock.clock import tick
 from bot.config import Settings
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.engine import Engine, Inbound
-from bot.outbound import render_row
+from bot.engine.engine import Engine, Inbound
+from bot.worker.outbound import render_row
 from storage.campaigns import launch
 from storage.models import Outbox, Person, Project, TaskEvent
 from storage.schedule import QuietHours

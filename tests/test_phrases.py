@@ -11,9 +11,9 @@ import pytest
 import yaml
 from sqlalchemy import event, select
 
-from bot import engine as engine_module
 from bot.config import Settings
-from bot.engine import Engine, Inbound
+from bot.engine import engine as engine_module
+from bot.engine.engine import Engine, Inbound
 from flows.headmaster import step as headmaster_step
 from flows.intents import Name, TaughtPhrase, normalise
 from storage import conversations as store

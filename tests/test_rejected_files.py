@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.worker import Worker
+from bot.worker.loop import Worker
 from storage import retention
 from storage.db import Database
 from storage.media_store import MediaStore

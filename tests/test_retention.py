@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.channels import ConsoleChannel
-from bot.clock import Clock, tick
+from bot.clock.clock import Clock, tick
 from bot.config import Settings
-from bot.engine import Engine, Inbound
-from bot.outbound import render_row, sms_row
-from bot.worker import Worker
+from bot.engine.engine import Engine, Inbound
+from bot.worker.channels import ConsoleChannel
+from bot.worker.loop import Worker
+from bot.worker.outbound import render_row, sms_row
 from storage import retention
 from storage.campaigns import launch
 from storage.dashboard import campaign_summaries

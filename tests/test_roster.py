@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, RosterRow, validate
+from bot.sheets.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, RosterRow, validate
 from storage.db import Database
 from storage.models import Person, School
 

@@ -119,11 +119,11 @@ def test_the_demo_turns_on_the_simulator_and_shows_its_sign_in(environment, tmp_
                                                                 monkeypatch):
     """`kadam demo` on its defaults: the simulator asks for the demo's sign-in, which the
     sign-in page shows (only in the demo)."""
-    import bot.demo
+    import bot.cli.demo
 
     environment(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}")
     served = {}
-    monkeypatch.setattr(bot.demo, "start_background", lambda database: None)
+    monkeypatch.setattr(bot.cli.demo, "start_background", lambda database: None)
     monkeypatch.setattr("flask.Flask.run", lambda app, **kwargs: served.update(app=app))
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output

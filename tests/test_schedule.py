@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.clock import Clock, tick
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.clock.clock import Clock, tick
 from bot.config import Settings
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.engine import Engine, Inbound
+from bot.engine.engine import Engine, Inbound
 from flows.events import TaskDue
 from storage.campaigns import launch
 from storage.models import Outbox, Person, Project, Task

@@ -10,10 +10,10 @@ import itertools
 import pytest
 from sqlalchemy import select
 
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
 from bot.config import Settings
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.engine import Engine, Inbound
-from bot.outbound import render_row
+from bot.engine.engine import Engine, Inbound
+from bot.worker.outbound import render_row
 from storage.campaigns import launch
 from storage.dashboard import area_rows, project_detail, school_detail, school_rows
 from storage.exports import PROJECT_COLUMNS, project_rows

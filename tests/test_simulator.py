@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import create_app
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from flows.events import Invitation
 from storage.models import Evidence, InboundMessage, Project, TaskEvent
 from tests.admin_support import PASSWORD, csrf, make_user, sign_in

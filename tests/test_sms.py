@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.i18n import available_languages
-from bot.messages import render
-from bot.sms import plain_for_sms, sms_cost
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.language.i18n import available_languages
+from bot.language.messages import render
+from bot.worker.sms import plain_for_sms, sms_cost
 
 TEMPLATES = SHIPPED_TEMPLATES
 

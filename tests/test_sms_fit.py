@@ -1,8 +1,8 @@
 """Every message fits its SMS budget in every language, for every shipped template.
 
-Each message key the bot can send (bot.messages.keys(): new keys are checked as soon as they
+Each message key the bot can send (messages.keys(): new keys are checked as soon as they
 exist) is rendered in its SMS form, numbered options included and shortened as the worker
-sends it (bot.sms_fit), with the realistic worst case: each template's longest task titles in
+sends it (sms_fit), with the realistic worst case: each template's longest task titles in
 each language, long names, two-digit task numbers, long school names, a district's digest
 with many schools. A headmaster's message must fit in 3 segments, an officer's in 6.
 """
@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
-from bot.i18n import available_languages
-from bot.messages import RENDERERS, SIMPLE, keys, render
-from bot.sms import sms_cost
-from bot.sms_fit import HEADMASTER_SEGMENTS, OFFICER_SEGMENTS, segment_limit, sms_text
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.language.i18n import available_languages
+from bot.language.messages import RENDERERS, SIMPLE, keys, render
+from bot.language.sms_fit import HEADMASTER_SEGMENTS, OFFICER_SEGMENTS, segment_limit, sms_text
+from bot.worker.sms import sms_cost
 from flows.languages import LANGUAGES
 
 TEMPLATES = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -53,7 +53,7 @@ SCHOOL = "Zilla Parishad Primary School, Mahabaleshwar"
 STORY = ("Children now retell a story every morning at assembly, and parents come to listen "
          "on Saturdays.")
 OWN_TASK = {"*": "Paint a story wall near the gate with the children"}
-# Worst-case values for the placeholders of one-sentence messages (bot.messages.SIMPLE). A new
+# Worst-case values for the placeholders of one-sentence messages (messages.SIMPLE). A new
 # placeholder needs a value here: the test says which.
 WORST: dict[str, Callable[[dict[str, Any]], Any]] = {
     "name": lambda t: NAME,
@@ -132,7 +132,7 @@ def _digest(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _renderer_params(key: str, t: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Worst-case parameters for the keys with their own renderer (bot.messages.RENDERERS)."""
+    """Worst-case parameters for the keys with their own renderer (messages.RENDERERS)."""
     weeks = max(1, round(t["duration_days"] / 7))
     if key in ("invitation",):
         yield {"name": NAME, "title": t["title"], "objective": t["objective"],

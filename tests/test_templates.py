@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.cli import main
-from bot.demo import TEMPLATES as SHIPPED_TEMPLATES
+from bot.cli.demo import TEMPLATES as SHIPPED_TEMPLATES
 from storage import templates
 from storage.db import Database
 from storage.models import Template, TemplateTask

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from storage.digests import evidence_link
 from storage.models import (
     OUTBOX_RANK,
@@ -138,7 +138,7 @@ def test_any_signed_message_is_answered_whole_or_refused_untouched(people, tmp_p
     engine = Engine(db, app.config["KADAM"])
     failures = Failures()
     sids = itertools.count(1)
-    logging.getLogger("bot.engine").addHandler(failures)
+    logging.getLogger("bot.engine.engine").addHandler(failures)
 
     @FUZZ
     @given(form=inbound_forms(), path=st.sampled_from(["/twilio/whatsapp", "/twilio/sms"]),
@@ -184,7 +184,7 @@ def test_any_signed_message_is_answered_whole_or_refused_untouched(people, tmp_p
     try:
         one_request()
     finally:
-        logging.getLogger("bot.engine").removeHandler(failures)
+        logging.getLogger("bot.engine.engine").removeHandler(failures)
         app.extensions["kadam.db"].dispose()
 
 

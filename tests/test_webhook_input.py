@@ -13,7 +13,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from storage.digests import evidence_link
 from storage.models import Evidence, InboundMessage, Outbox, Person
 from tests.seed import seed_project

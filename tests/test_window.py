@@ -20,11 +20,11 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
-from bot.channels import ConsoleChannel, choose_form
 from bot.cli import main
 from bot.config import Settings
-from bot.templates_map import TemplateMap, TemplateMapError, load
-from bot.worker import Worker
+from bot.language.templates_map import TemplateMap, TemplateMapError, load
+from bot.worker.channels import ConsoleChannel, choose_form
+from bot.worker.loop import Worker
 from storage import outbox
 from storage.conversations import queue_message
 from storage.db import Database

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.channels import ConsoleChannel, TwilioChannel
 from bot.config import Settings
-from bot.worker import MAX_ATTEMPTS, Worker
+from bot.worker.channels import ConsoleChannel, TwilioChannel
+from bot.worker.loop import MAX_ATTEMPTS, Worker
 from storage import outbox
 from storage.conversations import queue_message
 from storage.db import Database

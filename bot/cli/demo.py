@@ -1,0 +1,125 @@
+"""`kadam demo`: Kadam on its embedded defaults, with a demo roster and projects loaded.
+
+SQLite file, console channel (nothing leaves the machine), a worker and a clock running as
+threads, and the simulator at http://127.0.0.1:5000/simulator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from importlib import resources
+from pathlib import Path
+
+import click
+from sqlalchemy import func, make_url, select
+from sqlalchemy.exc import ArgumentError
+
+from bot.config import Settings
+from storage.db import Database, database_url
+from storage.migrate import upgrade
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+# Shipped inside the package (a regular install has them too), found through importlib.
+SHIPPED = Path(str(resources.files("bot") / "shipped"))
+DEMO_ROSTER = SHIPPED / "demo-roster.csv"
+TEMPLATES = SHIPPED / "templates"
+DEMO_CAMPAIGNS = (
+    ("retell-the-tale", ["district:Satara", "district:Pune", "district:Gasabo"]),
+    ("virtual-ptm", ["district:Lucknow"]),
+)
+# The demo's dashboard and simulator sign-in (SQLite and the console channel only: the demo
+# refuses anything else, and nothing is reachable from outside unless the operator binds the
+# demo to a public address).
+DEMO_USER = ("admin@example.org", "kadam-demo")
+
+
+def refuse_real_deployment(url: str, settings: Settings) -> str | None:
+    """Why `kadam demo` must not run here (None when it may). The demo makes a dashboard user
+    whose password is in the README and a made-up roster; neither may ever reach a database or
+    a Twilio account that real headmasters use."""
+    reasons = []
+    if not url.startswith("sqlite"):
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            shown = "not a SQLite file"
+        reasons.append(f"DATABASE_URL is {shown}: unset it (the demo then uses kadam.db in "
+                       "this folder) or set it to sqlite:///demo.db")
+    if settings.twilio_account_sid or settings.twilio_auth_token:
+        reasons.append("Twilio credentials are set, and the made-up roster would be sent real "
+                       "messages: unset TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    if not reasons:
+        return None
+    return (f"kadam demo runs only on a SQLite file with the console channel, because it "
+            f"creates the sign-in {DEMO_USER[0]} / {DEMO_USER[1]} and a made-up roster, which "
+            f"must never exist in a real deployment. {'; '.join(reasons)}. Nothing was created.")
+
+
+def load_demo_data(database: Database) -> bool:
+    """Loads the demo roster, the shipped templates and two campaigns into an empty database."""
+    with database.sessions() as session:
+        if session.scalar(select(func.count()).select_from(Person)):
+            return False
+    from bot.cli import main
+
+    def run(*args: str) -> None:
+        main.main(list(args), standalone_mode=False)
+
+    from bot.cli.demo_story import DAYS_AGO, play
+    from storage.admin_users import add_user
+    from storage.campaigns import launch, parse_audience
+
+    run("roster", "import", str(DEMO_ROSTER))
+    run("template", "load", *sorted(str(p) for p in TEMPLATES.glob("*.yaml")))
+    now = dt.datetime.now(dt.UTC)
+    # Retell the Tale began a fortnight ago and has a history to show; the meeting starts today.
+    for (slug, audience), days_ago in zip(DEMO_CAMPAIGNS, (DAYS_AGO, 0), strict=True):
+        began = now - dt.timedelta(days=days_ago)
+        launch(database, slug, [parse_audience(spec) for spec in audience],
+               start_date=began.date(), now=began)
+    play(database, Settings.from_env(), now)
+    with database.transaction() as session:
+        add_user(session, *DEMO_USER, "state", None)
+    return True
+
+
+def start_background(database: Database) -> None:
+    """The worker (console channel) and the clock, as threads of the demo process."""
+    from bot.clock.clock import Clock
+    from bot.worker.loop import Worker
+
+    settings = Settings.from_env()
+    worker = Worker(database, settings)
+    threading.Thread(target=worker.run_forever, name="kadam-worker", daemon=True).start()
+    clock = Clock(database, settings, interval=60)
+    threading.Thread(target=clock.run, name="kadam-clock", daemon=True).start()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-server", is_flag=True, help="Only prepare the database and demo data.")
+def demo(host: str, port: int, no_server: bool) -> None:
+    """Start Kadam with demo data: SQLite, console channel, simulator."""
+    url = database_url()
+    refusal = refuse_real_deployment(url, Settings.from_env())
+    if refusal:
+        raise click.ClickException(refusal)
+    upgrade(url)
+    database = Database(url)
+    if load_demo_data(database):
+        click.echo("demo data loaded: roster, 4 templates, 2 campaigns")
+    if no_server:
+        return
+    start_background(database)
+    from bot import create_app
+
+    app = create_app({"simulator": True, "DEMO_SIGN_IN": DEMO_USER})
+    click.echo(f"Kadam is running. Open http://{host}:{port}/simulator to chat as a headmaster\n"
+               f"or an officer, and http://{host}:{port}/admin for the dashboard. Both ask you "
+               f"to sign in: {DEMO_USER[0]}, password {DEMO_USER[1]}.")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -1,0 +1,239 @@
+"""The clock: `kadam tick` runs the due work once; `kadam clock` runs it every minute.
+
+Due work is a handful of queries over indexed due times (storage/due.py), fed to the engine as
+triggers; the same code runs for any instant, which is how `kadam tick --at` catches up and
+how tests travel in time. Only one clock is active at a time: on PostgreSQL it holds an
+advisory lock on its own connection (released by the server if the process dies); on SQLite
+it holds a lease row that it renews. A second clock waits as a standby and takes over.
+
+Once a day, at night, a tick also purges the personal data whose time has come
+(storage/retention.py, KADAM_RETENTION_DAYS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+import click
+from sqlalchemy import Connection, text, update
+from sqlalchemy.dialects import sqlite
+
+from bot.config import Settings
+from bot.engine.engine import Engine
+from flows.officer import DigestDue
+from storage import digests, due, retention
+from storage.db import Database
+from storage.media_store import MediaStore
+from storage.models import ClockLease
+from storage.schedule import QuietHours
+
+log = logging.getLogger(__name__)
+
+ADVISORY_LOCK = 0x4B4144414D  # "KADAM"
+LEASE_NAME = "clock"
+
+
+@dataclass
+class TickReport:
+    prompts: int = 0
+    reminders: int = 0
+    lapses: int = 0
+    invitations: int = 0
+    digests: int = 0
+    replies: int = 0
+    purged: retention.PurgeReport | None = None  # the daily purge, when this tick ran it
+
+    def __str__(self) -> str:
+        return (f"task prompts {self.prompts}, reminders {self.reminders}, "
+                f"lapsed {self.lapses}, invitations re-sent {self.invitations}, "
+                f"digests {self.digests}, "
+                f"messages queued {self.replies}"
+                + (f"; purged {self.purged}" if self.purged else ""))
+
+
+def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
+         quiet: QuietHours | None = None) -> TickReport:
+    """Everything that has fallen due by `now`, once."""
+    now = now or dt.datetime.now(dt.UTC)
+    quiet = quiet or QuietHours.from_env()
+    engine = Engine(database, settings, quiet)
+    report = TickReport()
+    zone = settings.timezone
+    # Lapses first, so a project that lapses is not also prompted in the same tick.
+    with database.sessions() as session:
+        lapses = due.lapses(session, now)
+    report.replies += engine.trigger_many(lapses, now)
+    with database.sessions() as session:
+        invitations = due.invitation_reminders(session, now, zone, quiet)
+    report.replies += engine.trigger_many(invitations, now)
+    # Prompts before reminders: a new task prompt ends the nudges about the task before it.
+    with database.sessions() as session:
+        prompts = due.task_prompts(session, now, zone, quiet)
+    report.replies += engine.trigger_many(prompts, now)
+    with database.sessions() as session:
+        reminders = due.reminders(session, now, zone, quiet)
+    report.replies += engine.trigger_many(reminders, now)
+    with database.transaction() as session:
+        officers = due.officers_due_a_digest(session, now, zone)
+        digests_due = [
+            (person_id, DigestDue(digest)) for person_id, digest in digests.digests(
+                session, officers, now, settings.public_url, settings.secret_key,
+                settings.link_days).items()]
+    report.replies += engine.trigger_many(digests_due, now)
+    report.digests = len(digests_due)
+    report.lapses, report.invitations = len(lapses), len(invitations)
+    report.reminders, report.prompts = len(reminders), len(prompts)
+    report.purged = retention.purge_if_due(database, MediaStore(settings.media_dir), now,
+                                           settings.retention_days, zone)
+    return report
+
+
+class Leadership:
+    """Decides whether this process is the active clock."""
+
+    def __init__(self, database: Database, lease_seconds: float):
+        self.db = database
+        self.lease = dt.timedelta(seconds=lease_seconds)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._connection: Connection | None = None
+
+    def is_leader(self, now: dt.datetime | None = None) -> bool:
+        if self.db.is_sqlite:
+            return self._renew_lease(now or dt.datetime.now(dt.UTC))
+        return self._hold_advisory_lock()
+
+    def _hold_advisory_lock(self) -> bool:
+        # A session-level lock lives as long as this connection: if the process dies, the
+        # server drops the connection and the lock with it, and a standby takes over.
+        try:
+            if self._connection is not None:
+                self._connection.execute(text("SELECT 1"))
+                return True
+            connection = self.db.engine.connect()
+            # Out of the pool: closing it must really end the session, and the lock with it.
+            connection.detach()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                     {"key": ADVISORY_LOCK}).scalar()
+            connection.commit()
+            if got:
+                self._connection = connection
+                return True
+            connection.close()
+            return False
+        except Exception:  # noqa: BLE001 - a broken connection means we no longer lead
+            log.exception("lost the clock's database connection")
+            self.release()
+            return False
+
+    def _renew_lease(self, now: dt.datetime) -> bool:
+        expires = now + self.lease
+        with self.db.transaction() as session:
+            session.execute(
+                sqlite.insert(ClockLease)
+                .values(name=LEASE_NAME, holder=self.holder, expires_at=expires)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            taken = session.execute(
+                update(ClockLease)
+                .where(ClockLease.name == LEASE_NAME,
+                       (ClockLease.holder == self.holder) | (ClockLease.expires_at < now))
+                .values(holder=self.holder, expires_at=expires)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(taken, "rowcount", 0))
+
+    def release(self) -> None:
+        """Stops leading. The unlock is explicit: a closed connection's lock is only dropped
+        once the server notices, and a standby may ask before then."""
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                         {"key": ADVISORY_LOCK})
+                self._connection.commit()
+            except Exception:  # noqa: BLE001 - a dead connection has dropped the lock anyway
+                log.debug("unlock on a broken connection", exc_info=True)
+            finally:
+                self._connection.close()
+                self._connection = None
+
+
+class Clock:
+    """Runs `tick` every `interval` seconds while this process leads."""
+
+    def __init__(self, database: Database, settings: Settings, interval: float = 60.0):
+        self.db = database
+        self.settings = settings
+        self.interval = interval
+        self.leadership = Leadership(database, lease_seconds=interval * 3)
+
+    def beat(self, now: dt.datetime | None = None) -> TickReport | None:
+        if not self.leadership.is_leader(now):
+            log.debug("standing by: another clock is active")
+            return None
+        report = tick(self.db, self.settings, now)
+        if report.replies:
+            log.info("tick: %s", report)
+        return report
+
+    def run(self) -> None:
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line a minute is noise
+        scheduler = BlockingScheduler(timezone=dt.UTC)
+        # One job: the due work. A late or overlapping beat is skipped, never run twice.
+        scheduler.add_job(self.beat, "interval", seconds=self.interval, max_instances=1,
+                          coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
+        log.info("clock started (every %ss) as %s", self.interval, self.leadership.holder)
+        try:
+            scheduler.start()
+        finally:
+            self.leadership.release()
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@click.command("tick")
+@click.option("--at", "at", metavar="ISO-8601",
+              help="Run as of this instant (default: now); without a zone it is UTC.")
+def tick_command(at: str | None) -> None:
+    """Run the due work once (task prompts, reminders, lapses, invitations) and exit."""
+    settings = _settings_or_refusal()
+    database = Database()
+    try:
+        report = tick(database, settings, _instant(at))
+    finally:
+        database.dispose()
+    click.echo(str(report))
+
+
+@click.command("clock")
+@click.option("--interval", type=float, default=lambda: float(
+    os.environ.get("CLOCK_INTERVAL_SECONDS", "60")), show_default="60",
+    help="Seconds between runs of the due work.")
+def clock_command(interval: float) -> None:
+    """Run the due work every minute; one clock is active, others stand by."""
+    settings = _settings_or_refusal()
+    database = Database()
+    Clock(database, settings, interval).run()
+
+
+def _settings_or_refusal() -> Settings:
+    """The settings, or a refusal to run: digests carry photo links signed with SECRET_KEY."""
+    settings = Settings.from_env()
+    refusal = settings.missing_secret_key()
+    if refusal:
+        raise click.ClickException(refusal)
+    return settings
