@@ -11,13 +11,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, exists, func, insert, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, exists, func, insert, select, text, true, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from flows.views import ProjectView, Snapshot, TaskView
-from storage import phrases
+from storage import bulk, phrases
 from storage.db import among
 from storage.models import (
     PROJECT_ACTIVE,
@@ -30,7 +30,6 @@ from storage.models import (
     Outbox,
     Person,
     Project,
-    School,
     Task,
     Template,
     TemplateTask,
@@ -100,42 +99,43 @@ def take_pending_inbound(session: Session, inbound_id: int) -> InboundMessage | 
     return session.scalars(query).first()
 
 
-def lock_conversation(session: Session, person_id: int) -> Conversation:
-    """The person's conversation row, created if new and locked until the transaction ends.
+def lock_conversations(session: Session, person_ids: Sequence[int], now: dt.datetime
+                       ) -> dict[int, tuple[str, dict[str, Any]]]:
+    """Each person's conversation (state name, context), created if new and locked until the
+    transaction ends, in person order so two batches cannot deadlock.
 
     Two messages from one person arriving together are handled one after the other, each
-    seeing the state the other left.
+    seeing the state the other left. (On SQLite the transaction's write lock does this.)
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(Conversation)
-        .values(person_id=person_id, state="idle", context={}, updated_at=_now())
-        .on_conflict_do_nothing(index_elements=["person_id"])
-    )
-    query = select(Conversation).where(Conversation.person_id == person_id)
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    conversation = session.scalars(query.execution_options(populate_existing=True)).one()
-    return conversation
-
-
-def lock_conversations(session: Session, person_ids: list[int]) -> dict[int, Conversation]:
-    """`lock_conversation` for a batch, in person order so two batches cannot deadlock."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = _now()
-    session.execute(
-        insert(Conversation).on_conflict_do_nothing(index_elements=["person_id"]),
-        [{"person_id": i, "state": "idle", "context": {}, "updated_at": now}
-         for i in person_ids],
-    )
-    query = (select(Conversation).where(Conversation.person_id.in_(person_ids))
+    ids = sorted(set(person_ids))
+    if bulk.is_postgres(session):
+        session.execute(text(
+            "INSERT INTO conversation (person_id, state, context, updated_at) "
+            "SELECT unnest(CAST(:ids AS bigint[])), 'idle', '{}', :now "
+            "ON CONFLICT (person_id) DO NOTHING"),
+            {"ids": ids, "now": now.astimezone(dt.UTC).replace(tzinfo=None)})
+    else:
+        session.execute(
+            sqlite.insert(Conversation).on_conflict_do_nothing(index_elements=["person_id"]),
+            [{"person_id": i, "state": "idle", "context": {}, "updated_at": now} for i in ids])
+    query = (select(Conversation.person_id, Conversation.state, Conversation.context)
+             .where(among(session, Conversation.person_id, ids))
              .order_by(Conversation.person_id))
-    if dialect == "postgresql":
+    if bulk.is_postgres(session):
         query = query.with_for_update()
-    rows = session.scalars(query.execution_options(populate_existing=True))
-    return {c.person_id: c for c in rows}
+    return {row.person_id: (row.state, dict(row.context or {}))
+            for row in session.execute(query)}
+
+
+def save_conversations(session: Session, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Writes conversations back after their steps: (person id, column values) each, the
+    values from bot/engine/rules.py `conversation`, all rows with the same columns."""
+    if not rows:
+        return
+    columns = list(rows[0][1])
+    bulk.update_rows(session, Conversation.__table__, "person_id", ["person_id", *columns],
+                     [(person_id, *(values[c] for c in columns)) for person_id, values in rows],
+                     {c: c for c in columns}, {})
 
 
 def snapshot(session: Session, person: Person, today: dt.date,
@@ -293,14 +293,6 @@ def queue_message(
 def next_task_position(session: Session, project_id: int) -> int:
     highest = session.scalar(select(func.max(Task.position)).where(Task.project_id == project_id))
     return (highest or 0) + 1
-
-
-def school_of(session: Session, person: Person) -> School | None:
-    return session.get(School, person.school_id) if person.school_id else None
-
-
-def touch_project(session: Session, project_id: int, now: dt.datetime) -> None:
-    session.execute(update(Project).where(Project.id == project_id).values(last_reply_at=now))
 
 
 def jsonable(value: Any) -> Any:

@@ -7,18 +7,18 @@ a lapse) turn into due times in the school's time zone, using the campaign's pac
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.engine import rules
 from flows import effects as fx
 from flows.officer import HelpAlert
 from storage import celebrations, digests, phrases
 from storage import conversations as store
 from storage.models import (
     PROJECT_IN_PROGRESS,
-    PROJECT_LAPSED,
     PROJECT_STARTED,
     PROJECT_SUBMITTED,
     TASK_COMPLETED,
@@ -27,6 +27,7 @@ from storage.models import (
     Campaign,
     Evidence,
     InboundMessage,
+    Outbox,
     Person,
     Project,
     School,
@@ -109,7 +110,62 @@ class Applier:
         self.follow_ups: list[tuple[int, Any]] = []  # (person id, trigger) for others
 
     def apply(self, effect: fx.Effect) -> None:
-        getattr(self, "_" + type(effect).__name__)(effect)
+        """One effect, by its type. A new effect without a case here fails type checking."""
+        match effect:
+            case fx.Reply():
+                self._reply(effect)
+            case fx.StartProject():
+                self._start_project(effect)
+            case fx.DeferInvitation():
+                self._defer_invitation(effect)
+            case fx.SetTaskStatus():
+                self._set_task_status(effect)
+            case fx.MarkPrompted():
+                self._mark_prompted(effect)
+            case fx.RequestHelp():
+                self._request_help(effect)
+            case fx.AttachEvidence():
+                self._attach_evidence(effect)
+            case fx.AddTask():
+                self._add_task(effect)
+            case fx.CompleteProject():
+                self._complete_project(effect)
+            case fx.SaveStory():
+                self._save_story(effect)
+            case fx.InvitationSent():
+                self._invitation_sent(effect)
+            case fx.MarkReminded():
+                self._mark_reminded(effect)
+            case fx.PostponeTask():
+                self._postpone_task(effect)
+            case fx.Pause():
+                self._pause(effect)
+            case fx.Resume():
+                self._resume(effect)
+            case fx.LapseProject():
+                self._lapse_project(effect)
+            case fx.ReopenProject():
+                self._reopen_project(effect)
+            case fx.UndoStatus():
+                self._undo_status(effect)
+            case fx.SetLanguage():
+                self._set_language(effect)
+            case fx.Nudge():
+                self._nudge(effect)
+            case fx.Relay():
+                self._relay(effect)
+            case fx.DigestSent():
+                self._digest_sent(effect)
+            case fx.ShareStory():
+                self._share_story(effect)
+            case fx.OptOut():
+                self._opt_out(effect)
+            case fx.OptIn():
+                self._opt_in(effect)
+            case fx.KeepUnread():
+                self._keep_unread(effect)
+            case _:
+                assert_never(effect)
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -128,8 +184,7 @@ class Applier:
 
     def _at_send_time(self, project_id: int, days_from_today: int) -> dt.datetime:
         pace, timezone = self.schedules.of(project_id)
-        day = local_date(self.now, timezone) + dt.timedelta(days=days_from_today)
-        return at_local(day, pace.time_of_day(), timezone)
+        return rules.send_time(self.now, pace, timezone, days_from_today)
 
     def _event(self, task: Task, status: str, note: str | None = None) -> None:
         self.session.add(TaskEvent(task_id=task.id, at=self.now, status=status, note=note,
@@ -152,41 +207,23 @@ class Applier:
     def _clear_due_times(self, project: Project) -> None:
         """A finished or lapsed project has nothing pending: its tasks leave the clock's view."""
         for task in self.schedules.tasks_of(project.id):
-            task.prompt_at = task.next_reminder_at = None
+            rules.set_on(task, rules.NOTHING_DUE)
         project.lapse_at = None
 
     # --- effects ------------------------------------------------------------------------------
 
-    def _Reply(self, e: fx.Reply) -> None:
-        next_attempt = self.now
-        if self.inbound_id is None:
-            # Nothing scheduled goes out at night; a direct reply is never held.
-            next_attempt = self.schedules.quiet.next_allowed(
-                self.now, self.schedules.timezone_of(self.person))
-        row = store.queue_message(
-            self.session,
-            person_id=self.person.id,
-            phone=self.person.phone,
-            channel=self.person.channel,
-            key=e.key,
-            params=e.params,
-            options=e.options,
-            in_reply_to=self.inbound_id,
-            project_id=e.project_id,
-            task_id=e.task_id,
-        )
-        row.next_attempt_at = next_attempt
-        row.created_at = self.now
+    def _reply(self, e: fx.Reply) -> None:
+        next_attempt = rules.next_attempt(self.now, self.schedules.quiet,
+                                          self.schedules.timezone_of(self.person),
+                                          direct=self.inbound_id is not None)
+        self.session.add(Outbox(**rules.outbox_row(self.person, e, self.now, next_attempt,
+                                                   self.inbound_id)))
         self.replies += 1
 
-    def _InvitationSent(self, e: fx.InvitationSent) -> None:
-        project = self._project(e.project_id)
-        project.invitation_reminder_at = None if e.again else project.invitation_reminder_at
-        if e.again:
-            project.invitation_resent_at = self.now
-        project.invited_at = project.invited_at or self.now
+    def _invitation_sent(self, e: fx.InvitationSent) -> None:
+        rules.change_on(self._project(e.project_id), rules.invitation_sent(e, self.now))
 
-    def _StartProject(self, e: fx.StartProject) -> None:
+    def _start_project(self, e: fx.StartProject) -> None:
         project = self._project(e.project_id)
         project.status = PROJECT_STARTED
         project.started_at = self.now
@@ -206,13 +243,13 @@ class Applier:
         day = max(last_due or today, today) + dt.timedelta(days=pace.lapse_after_days)
         return at_local(day, pace.time_of_day(), timezone)
 
-    def _DeferInvitation(self, e: fx.DeferInvitation) -> None:
+    def _defer_invitation(self, e: fx.DeferInvitation) -> None:
         project = self._project(e.project_id)
         project.deferred_at = self.now
         project.last_reply_at = self.now
         project.invitation_reminder_at = None  # "not now" is an answer
 
-    def _SetTaskStatus(self, e: fx.SetTaskStatus) -> None:
+    def _set_task_status(self, e: fx.SetTaskStatus) -> None:
         task = self._task(e.task_id)
         task.status = e.status
         task.status_changed_at = self.now
@@ -226,29 +263,20 @@ class Applier:
         if project.status == PROJECT_STARTED:
             project.status = PROJECT_IN_PROGRESS
 
-    def _MarkPrompted(self, e: fx.MarkPrompted) -> None:
+    def _mark_prompted(self, e: fx.MarkPrompted) -> None:
         task = self._task(e.task_id)
-        pace, _ = self.schedules.of(task.project_id)
-        # Reminders follow the conversation: a new prompt ends the nudges about earlier tasks.
+        pace, zone = self.schedules.of(task.project_id)
         for other in self.schedules.tasks_of(task.project_id):
             if other.id != task.id:
-                other.next_reminder_at = None
-        task.prompted_at = self.now
-        task.prompt_at = None
-        task.reminders_sent = 0
-        task.next_reminder_at = (self._at_send_time(task.project_id, pace.reminder_after_days)
-                                 if pace.max_reminders > 0 else None)
+                rules.set_on(other, rules.PROMPT_ENDS_OTHER_REMINDERS)
+        rules.set_on(task, rules.prompted(self.now, pace, zone))
 
-    def _MarkReminded(self, e: fx.MarkReminded) -> None:
+    def _mark_reminded(self, e: fx.MarkReminded) -> None:
         task = self._task(e.task_id)
-        pace, _ = self.schedules.of(task.project_id)
-        task.reminders_sent += 1
-        task.next_reminder_at = None
-        if task.reminders_sent < pace.max_reminders:
-            gap = pace.reminder_gap(task.reminders_sent).days
-            task.next_reminder_at = self._at_send_time(task.project_id, gap)
+        pace, zone = self.schedules.of(task.project_id)
+        rules.set_on(task, rules.reminded(self.now, pace, zone, task.reminders_sent or 0))
 
-    def _PostponeTask(self, e: fx.PostponeTask) -> None:
+    def _postpone_task(self, e: fx.PostponeTask) -> None:
         task = self._task(e.task_id)
         task.prompt_at = self._at_send_time(task.project_id, e.days)
         task.prompted_at = None
@@ -256,19 +284,18 @@ class Applier:
         self._event(task, "postponed", f"{e.days} day(s)")
         self._project(task.project_id).last_reply_at = self.now
 
-    def _Pause(self, e: fx.Pause) -> None:
+    def _pause(self, e: fx.Pause) -> None:
         self.person.paused_until = self.now + dt.timedelta(days=e.days)
 
-    def _Resume(self, e: fx.Resume) -> None:
+    def _resume(self, e: fx.Resume) -> None:
         self.person.paused_until = None
 
-    def _LapseProject(self, e: fx.LapseProject) -> None:
+    def _lapse_project(self, e: fx.LapseProject) -> None:
         project = self._project(e.project_id)
-        project.status = PROJECT_LAPSED
-        project.lapsed_at = self.now
+        rules.set_on(project, rules.lapsed_project(self.now))
         self._clear_due_times(project)
 
-    def _ReopenProject(self, e: fx.ReopenProject) -> None:
+    def _reopen_project(self, e: fx.ReopenProject) -> None:
         project = self._project(e.project_id)
         project.status = PROJECT_IN_PROGRESS
         project.last_reply_at = self.now
@@ -276,7 +303,7 @@ class Applier:
         pace, _ = self.schedules.of(project.id)
         project.lapse_at = self._at_send_time(project.id, pace.lapse_after_days)
 
-    def _UndoStatus(self, e: fx.UndoStatus) -> None:
+    def _undo_status(self, e: fx.UndoStatus) -> None:
         task = self._task(e.task_id)
         task.status = e.status
         task.status_changed_at = self.now
@@ -294,7 +321,7 @@ class Applier:
             pace, _ = self.schedules.of(project.id)
             project.lapse_at = self._at_send_time(project.id, pace.lapse_after_days)
 
-    def _RequestHelp(self, e: fx.RequestHelp) -> None:
+    def _request_help(self, e: fx.RequestHelp) -> None:
         task = self._task(e.task_id)
         task.help_requested_at = self.now
         text = e.text.strip()
@@ -323,7 +350,7 @@ class Applier:
             self.now, self.schedules.timezone_of(person))
         self.replies += 1
 
-    def _Nudge(self, e: fx.Nudge) -> None:
+    def _nudge(self, e: fx.Nudge) -> None:
         area = digests.Area.of(self.person)
         if area is None:
             return
@@ -340,7 +367,7 @@ class Applier:
                                                       "project_id": project.id},
                                 project_id=project.id)
 
-    def _Relay(self, e: fx.Relay) -> None:
+    def _relay(self, e: fx.Relay) -> None:
         task = self.session.get(Task, e.task_id)
         headmaster = self.session.get(Person, e.headmaster_id)
         if task is None or headmaster is None:
@@ -351,11 +378,11 @@ class Applier:
                          "position": task.position}, project_id=task.project_id,
                         task_id=task.id)
 
-    def _DigestSent(self, e: fx.DigestSent) -> None:
+    def _digest_sent(self, e: fx.DigestSent) -> None:
         self.person.next_digest_at = next_digest_time(self.now, self.schedules.timezone_of(
             self.person))
 
-    def _AttachEvidence(self, e: fx.AttachEvidence) -> None:
+    def _attach_evidence(self, e: fx.AttachEvidence) -> None:
         task = self._task(e.task_id)
         inbound = self.session.get(InboundMessage, e.inbound_id)
         media: list[dict[str, Any]] = inbound.media if inbound else []
@@ -379,7 +406,7 @@ class Applier:
         )
         self._answered(task)
 
-    def _AddTask(self, e: fx.AddTask) -> None:
+    def _add_task(self, e: fx.AddTask) -> None:
         project = self._project(e.project_id)
         task = Task(
             project_id=project.id,
@@ -396,7 +423,7 @@ class Applier:
         self.schedules.forget_tasks(project.id)
         self._event(task, "added", e.title)
 
-    def _CompleteProject(self, e: fx.CompleteProject) -> None:
+    def _complete_project(self, e: fx.CompleteProject) -> None:
         project = self._project(e.project_id)
         project.status = PROJECT_SUBMITTED
         project.completed_at = self.now
@@ -408,23 +435,23 @@ class Applier:
                     "percent": milestone.percent, "block": milestone.block,
                     "title": celebrations.campaign_title(self.session, milestone.campaign_id)})
 
-    def _SaveStory(self, e: fx.SaveStory) -> None:
+    def _save_story(self, e: fx.SaveStory) -> None:
         self._project(e.project_id).story = e.text
 
-    def _ShareStory(self, e: fx.ShareStory) -> None:
+    def _share_story(self, e: fx.ShareStory) -> None:
         self._project(e.project_id).share_story = e.agreed
 
-    def _KeepUnread(self, e: fx.KeepUnread) -> None:
+    def _keep_unread(self, e: fx.KeepUnread) -> None:
         """Any person's reply (a headmaster's or an officer's): kept in their language, with
         the campaign of the project named, else of the one they are working on."""
         phrases.keep(self.session, self.person, e.text, e.read, e.reason, e.project_id,
                      self.inbound_id, self.now)
 
-    def _SetLanguage(self, e: fx.SetLanguage) -> None:
+    def _set_language(self, e: fx.SetLanguage) -> None:
         self.person.language = e.language
 
-    def _OptOut(self, e: fx.OptOut) -> None:
+    def _opt_out(self, e: fx.OptOut) -> None:
         self.person.opted_out_at = self.now
 
-    def _OptIn(self, e: fx.OptIn) -> None:
+    def _opt_in(self, e: fx.OptIn) -> None:
         self.person.opted_out_at = None

@@ -28,17 +28,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.engine import rules
 from bot.engine.applier import Applier, Schedules
 from bot.engine.batch import BatchTrigger
-from flows import effects as fx
 from flows import officer
 from flows.events import Event, Media, Message
-from flows.headmaster import State, step
-from flows.views import Snapshot
+from flows.headmaster import State, Step, step
 from storage import conversations as store
 from storage import digests, phrases
 from storage.db import Database
-from storage.models import Conversation, InboundMessage, Outbox, Person
+from storage.models import InboundMessage, Outbox, Person
 from storage.schedule import QuietHours
 
 log = logging.getLogger(__name__)
@@ -148,8 +147,13 @@ class Engine:
             return Outcome("duplicate", existing)
 
     def trigger(self, person_id: int, event: Trigger, now: dt.datetime | None = None) -> int:
-        """Start or push one conversation (an invitation, a task falling due). Returns replies."""
-        return self.trigger_many([(person_id, event)], now)
+        """Start or push one conversation (an invitation, a task falling due), row by row as
+        an inbound message is handled. Returns the replies queued. (`trigger_many` writes the
+        clock's batches set-based, by the same rules: tests/test_one_applier.py.)"""
+        now = now or dt.datetime.now(dt.UTC)
+        with self.db.transaction() as session:
+            schedules = Schedules(session, self.settings.timezone, self.quiet)
+            return self._run_for(session, person_id, event, now, None, schedules)
 
     def trigger_many(self, items: Sequence[tuple[int, Trigger]], now: dt.datetime | None = None,
                      batch: int = BATCH) -> int:
@@ -164,11 +168,7 @@ class Engine:
             with self.db.transaction() as session:
                 schedules = Schedules(session, self.settings.timezone, self.quiet)
                 for person_id, event in one_by_one[start:start + OFFICER_BATCH]:
-                    person = session.get(Person, person_id)
-                    if person is not None:
-                        replies += self._run(session, person,
-                                             store.lock_conversation(session, person_id),
-                                             event, now, None, schedules)
+                    replies += self._run_for(session, person_id, event, now, None, schedules)
         chunks = list(_batches(headmasters, batch))
         people_once = len({person_id for person_id, _ in headmasters}) == len(headmasters)
         if people_once and len(chunks) > 1 and not self.db.is_sqlite:
@@ -221,9 +221,8 @@ class Engine:
                 for i, m in enumerate(inbound.media)
             ),
         )
-        conversation = store.lock_conversation(session, person.id)
         schedules = Schedules(session, self.settings.timezone, self.quiet)
-        replies = self._run(session, person, conversation, message, now, row.id, schedules)
+        replies = self._run(session, person, message, now, row.id, schedules)
         return Outcome("processed", row.id, replies)
 
     def _trigger_batch(self, session: Session, chunk: list[tuple[int, Event]],
@@ -233,19 +232,11 @@ class Engine:
         slow: list[int] = []
 
         def one_by_one(session: Session, person_id: int, event: Event,
-                       effects: list[fx.Effect], state: State) -> None:
+                       result: Step) -> None:
             """Effects the bulk writer does not know, applied as for an inbound message."""
             person = session.get(Person, person_id)
-            conversation = session.get(Conversation, person_id)
-            assert person is not None and conversation is not None
-            applier = Applier(session, person, now, None, schedules.local_date(person, now),
-                              schedules)
-            for effect in effects:
-                applier.apply(effect)
-            conversation.state = state.name
-            conversation.context = store.jsonable(state.context)
-            conversation.updated_at = now
-            slow.append(applier.replies)
+            assert person is not None
+            slow.append(self._apply(session, person, result, now, None, schedules))
 
         queued = batch.run(chunk, one_by_one)
         session.flush()
@@ -275,13 +266,22 @@ class Engine:
         row.created_at = row.next_attempt_at = now
         return True
 
+    def _run_for(self, session: Session, person_id: int, event: Any, now: dt.datetime,
+                 inbound_id: int | None, schedules: Schedules) -> int:
+        person = session.get(Person, person_id)
+        if person is None:
+            return 0
+        return self._run(session, person, event, now, inbound_id, schedules)
+
     def _run(
-        self, session: Session, person: Person, conversation: Conversation, event: Any,
+        self, session: Session, person: Person, event: Any,
         now: dt.datetime, inbound_id: int | None, schedules: Schedules,
-        snapshot: Snapshot | None = None,
     ) -> int:
+        """One step of the person's conversation, its effects and its write-back, then the
+        steps it starts for others (a help request alerts the school's officer)."""
         today = schedules.local_date(person, now)
-        state = State(conversation.state, dict(conversation.context or {}))
+        name, context = store.lock_conversations(session, [person.id], now)[person.id]
+        state = State(name, context)
         if person.role in OFFICERS:
             text = event.text if isinstance(event, Message) else ""
             # A digest or an alert carries what it needs; only a message may ask for the
@@ -292,22 +292,22 @@ class Engine:
                                                         person.opted_out_at is not None))
             result = officer.step(officer_snapshot, state, event, now)
         else:
-            snapshot = snapshot or store.snapshot(session, person, today, now)
-            result = step(snapshot, state, event, now)
-        applier = Applier(session, person, now, inbound_id, today, schedules)
+            result = step(store.snapshot(session, person, today, now), state, event, now)
+        return self._apply(session, person, result, now, inbound_id, schedules)
+
+    def _apply(self, session: Session, person: Person, result: Step, now: dt.datetime,
+               inbound_id: int | None, schedules: Schedules) -> int:
+        """The row-by-row path: each effect through the applier, then the conversation."""
+        applier = Applier(session, person, now, inbound_id, schedules.local_date(person, now),
+                          schedules)
         for effect in result.effects:
             applier.apply(effect)
-        conversation.state = result.state.name
-        conversation.context = store.jsonable(result.state.context)
-        conversation.updated_at = now
+        store.save_conversations(session, [(person.id, rules.conversation(
+            result.state.name, result.state.context, now))])
         replies = applier.replies
-        # Others the step concerns (a help request alerts the school's officer) come next,
-        # in the same transaction.
+        # Others the step concerns come next, in the same transaction.
         for other_id, other_event in applier.follow_ups:
-            other = session.get(Person, other_id)
-            if other is not None:
-                replies += self._run(session, other, store.lock_conversation(session, other_id),
-                                     other_event, now, None, schedules)
+            replies += self._run_for(session, other_id, other_event, now, None, schedules)
         return replies
 
     def _officer_snapshot(self, session: Session, person: Person, text: str,
