@@ -40,6 +40,12 @@ PEOPLE_LABELS = (("headmaster", "headmasters"), ("beo", "BEOs"), ("deo", "DEOs")
                  ("state", "state team"))
 # Smaller files import in a blink; a progress bar there would only be noise.
 PROGRESS_ABOVE_ROWS = 1000
+# Limits checked before a workbook is parsed, so a small file cannot unpack into gigabytes
+# (an XLSX is a zip of XML). A state's roster, headmasters and officers of every school, is
+# a few hundred thousand rows: well inside both.
+MAX_ROWS = 500_000
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024  # the sheet XML of 500,000 full rows is about 250 MB
+MAX_PACKING_RATIO = 150  # real sheets pack 5 to 20 times; a zip bomb, thousands of times
 
 
 class RosterFileError(ValueError):
@@ -86,6 +92,10 @@ def read_rows(path: str | Path) -> list[RosterRow]:
     header: dict[str, int] | None = None
     rows = []
     for number, cells in enumerate(lines, start=1):
+        if number > MAX_ROWS + 1:
+            raise RosterFileError(
+                f"{path.name} has more than {MAX_ROWS:,} rows (row {number}); split it into "
+                "several files and import them one after the other")
         if not any(cells):
             continue
         if header is None:
@@ -110,7 +120,25 @@ def _csv_lines(path: Path) -> Iterator[list[str]]:
         ) from error
 
 
+def _check_packing(path: Path) -> None:
+    """Refuses a workbook that would unpack into far more than a roster ever needs, by the
+    sizes its zip directory declares (and that the zip reader then holds it to)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise RosterFileError(f"{path.name} could not be read as an XLSX workbook") from error
+    unpacked = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_PACKING_RATIO * max(packed, 1024):
+        raise RosterFileError(
+            f"{path.name} unpacks to {unpacked / 1024 / 1024:,.0f} MB from "
+            f"{path.stat().st_size / 1024:,.0f} KB, far more than a roster needs; save the "
+            "sheet again from Excel, or as CSV UTF-8")
+
+
 def _workbook_lines(path: Path) -> Iterator[list[str]]:
+    _check_packing(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError) as error:
