@@ -132,7 +132,19 @@ def test_csv_on_stdout_has_the_agreed_header_and_values(db, campaigns, kadam):
     lines = result.stdout.splitlines()
     assert lines[0] == HEADER
     rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+    # A school named like a formula is guarded on standard output too: it is mostly
+    # redirected into a .csv that someone opens in a spreadsheet.
+    assert rows[:2] == [_text(ASHA), [("'" + v if v == "=HYPERLINK(1)" else v)
+                                      for v in _text(RAVI)]]
+
+
+def test_raw_csv_on_stdout_is_exactly_as_stored(db, campaigns, kadam):
+    result = kadam("export", "projects", "--raw")
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
     assert rows[:2] == [_text(ASHA), _text(RAVI)]
+    assert "'=HYPERLINK(1)" not in result.stdout
     assert [row[0] for row in rows] == ["Monsoon", "Monsoon", "Later"]
 
 
@@ -334,8 +346,11 @@ def test_tasks_export_one_row_per_task(db, campaigns, task_details, kadam, monke
                          f"https://kadam.example/admin/evidence/{photo}/photo",
                          "Need brooms | Brooms came | All rooms swept"]
     assert p1[2][6:10] == ["Share with parents", "template", "no", "not_started"]
-    # A task the headmaster added, in their words (stdout is exact: no formula guard there).
-    assert p1[3][6:11] == ["=Paint the gate", "own", "no", "not_started", ""]
+    # A task the headmaster added, in their words, made inert for a spreadsheet (--raw keeps
+    # it exact).
+    assert p1[3][6:11] == ["'=Paint the gate", "own", "no", "not_started", ""]
+    raw = kadam("export", "tasks", "--campaign", str(campaigns[0]), "--raw")
+    assert ",=Paint the gate," in raw.stdout and "'=Paint" not in raw.stdout
     assert len(rows) == 3 + 4  # P2's three tasks and P1's four; Nagpur is another campaign
 
 

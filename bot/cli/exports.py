@@ -32,6 +32,15 @@ def export() -> None:
     """Exports for the state team."""
 
 
+# A cell a headmaster typed ("=HYPERLINK(...)", "+91...", "@...") would run as a formula in the
+# spreadsheet the export is opened in; by default such cells get a leading quote, on standard
+# output too (it is most often redirected to a .csv). --raw is for scripts.
+raw_option = click.option(
+    "--raw", is_flag=True,
+    help="CSV values exactly as stored, without the formula guard: for scripts, never for a "
+         "spreadsheet.")
+
+
 @export.command("projects")
 @click.option("--campaign", "campaign_id", type=int, help="Only this campaign's projects.")
 @click.option(
@@ -39,7 +48,8 @@ def export() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="FILE.csv or FILE.xlsx; CSV on stdout when left out.",
 )
-def export_projects(campaign_id: int | None, out: Path | None) -> None:
+@raw_option
+def export_projects(campaign_id: int | None, out: Path | None, raw: bool) -> None:
     """One row per project: school, headmaster, status, tasks done, evidence, key dates."""
     from bot.cli import database
 
@@ -48,7 +58,8 @@ def export_projects(campaign_id: int | None, out: Path | None) -> None:
     try:
         with db.sessions() as session:
             _check_campaign(session, campaign_id)
-            count = _write(project_rows(session, campaign_id), PROJECT_COLUMNS, out, "projects")
+            count = _write(project_rows(session, campaign_id), PROJECT_COLUMNS, out, "projects",
+                           raw)
     finally:
         db.dispose()
     if out is not None:
@@ -62,7 +73,8 @@ def export_projects(campaign_id: int | None, out: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="FILE.csv or FILE.xlsx; CSV on stdout when left out.",
 )
-def export_tasks(campaign_id: int | None, out: Path | None) -> None:
+@raw_option
+def export_tasks(campaign_id: int | None, out: Path | None, raw: bool) -> None:
     """One row per task: school, title, status, due and done dates, photos and remarks.
 
     Photo links point at the dashboard (PUBLIC_URL/admin/evidence/ID/photo), where a signed-in
@@ -79,7 +91,7 @@ def export_tasks(campaign_id: int | None, out: Path | None) -> None:
             _check_campaign(session, campaign_id)
             rows = task_rows(session, campaign_id,
                              photo_link=lambda evidence_id: f"{base}{evidence_id}/photo")
-            count = _write(rows, TASK_COLUMNS, out, "tasks")
+            count = _write(rows, TASK_COLUMNS, out, "tasks", raw)
     finally:
         db.dispose()
     if out is not None:
@@ -94,7 +106,8 @@ def export_tasks(campaign_id: int | None, out: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="FILE.csv or FILE.xlsx; CSV on stdout when left out.",
 )
-def export_messages(status: str | None, out: Path | None) -> None:
+@raw_option
+def export_messages(status: str | None, out: Path | None, raw: bool) -> None:
     """One row per outbound message: recipient, key, channel, form, status and any error."""
     from bot.cli import database
 
@@ -102,7 +115,7 @@ def export_messages(status: str | None, out: Path | None) -> None:
     db = database()
     try:
         with db.sessions() as session:
-            count = _write(message_rows(session, status), MESSAGE_COLUMNS, out, "messages")
+            count = _write(message_rows(session, status), MESSAGE_COLUMNS, out, "messages", raw)
     finally:
         db.dispose()
     if out is not None:
@@ -124,14 +137,13 @@ def _check_out(out: Path | None) -> None:
 
 
 def _write(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], out: Path | None,
-           sheet: str) -> int:
+           sheet: str, raw: bool) -> int:
     if out is None:
-        # stdout is for pipes and scripts: the values go out exactly as stored, no BOM, no
-        # formula guard. A file is for a spreadsheet, and gets both (bot/sheets/spreadsheets.py).
+        # Standard output: no byte-order mark, Unix line ends; the formula guard unless --raw.
         counted = Counter(rows)
-        for chunk in csv_chunks(counted, columns, guard=False, lineterminator="\n"):
+        for chunk in csv_chunks(counted, columns, guard=not raw, lineterminator="\n"):
             click.echo(chunk, nl=False)
         return counted.count
     if out.suffix.lower() == ".csv":
-        return write_csv(rows, columns, out)
+        return write_csv(rows, columns, out, guard=not raw)
     return write_xlsx(rows, columns, out, sheet)

@@ -64,12 +64,14 @@ def csv_chunks(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], *, guard
     yield buffer.getvalue()
 
 
-def write_csv(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], path: Path) -> int:
-    """A CSV file for Excel: with the formula guard, and a byte-order mark (utf-8-sig), which is
-    what makes Excel read Devanagari names correctly. Returns the number of rows."""
+def write_csv(rows: Iterable[tuple[Any, ...]], columns: Sequence[str], path: Path, *,
+              guard: bool = True) -> int:
+    """A CSV file for Excel: with the formula guard (unless `guard` is off), and a byte-order
+    mark (utf-8-sig), which is what makes Excel read Devanagari names correctly. Returns the
+    number of rows."""
     counted = Counter(rows)
     with path.open("w", newline="", encoding="utf-8-sig") as file:
-        for chunk in csv_chunks(counted, columns):
+        for chunk in csv_chunks(counted, columns, guard=guard):
             file.write(chunk)
     return counted.count
 
