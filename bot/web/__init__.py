@@ -56,8 +56,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kadam.db"] = database
     app.extensions["kadam.engine"] = Engine(database, settings)
 
-    from bot.web import admin, evidence, simulator, webhooks
+    from bot.web import admin, evidence, security, simulator, webhooks
 
+    security.init_app(app)
     webhooks.init_app(app)
     evidence.init_app(app)
     admin.init_app(app)
