@@ -1,8 +1,17 @@
-"""What a flow step receives: triggers start or push a conversation, resumes continue it."""
+"""What a flow step receives: triggers start or push a conversation, notices tell a person
+what others did, and a message (the one resume) continues it.
+
+Every event any flow takes is here, and every flow's `step` takes any `Event`: each flow names
+the events it acts on and the ones it leaves alone, so a new event fails type checking until
+every flow has said which it is.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# --- a headmaster's triggers ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,78 @@ class Lapse:
     project_id: int
 
 
+# --- an officer's triggers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    """Trigger: the officer's weekly digest is due; `digest` is what storage computed."""
+
+    digest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HelpAlert:
+    """Trigger: a headmaster in the officer's area asked for help on a task."""
+
+    task_id: int
+    headmaster_id: int
+    school: str
+    headmaster: str
+    task: dict[str, str]
+    text: str
+
+
+# --- notices: what others did, told to a headmaster --------------------------------------------
+# A notice never changes the conversation's state, and needs only the person (name, language,
+# opted out): the engine loads no projects for one.
+
+
+@dataclass(frozen=True)
+class Nudged:
+    """Notice: an officer nudged this headmaster about a (silent) project."""
+
+    project_id: int
+    officer: str  # the officer's name
+
+
+@dataclass(frozen=True)
+class HelpAnswered:
+    """Notice: an officer answered the headmaster's request for help on a task."""
+
+    task_id: int
+    project_id: int
+    position: int
+    officer: str  # the officer's name
+    text: str
+
+
+@dataclass(frozen=True)
+class BlockCelebrated:
+    """Notice: the headmaster's block passed a milestone (50%, 100%) of a campaign."""
+
+    percent: int
+    block: str
+    title: dict[str, str]  # the campaign's template title, by language
+
+
+EvidenceRefusal = Literal["not_accepted", "fetch_failed"]
+
+
+@dataclass(frozen=True)
+class EvidenceRefused:
+    """Notice: a file sent as evidence was not kept: not an accepted type once its bytes were
+    seen (`not_accepted`), or it could not be fetched (`fetch_failed`)."""
+
+    project_id: int
+    task_id: int
+    position: int
+    reason: EvidenceRefusal
+
+
+# --- the resume ---------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Media:
     """One attachment on an inbound message; `index` is its place in that message."""
@@ -54,5 +135,11 @@ class Message:
     media: tuple[Media, ...] = field(default_factory=tuple)
 
 
-Trigger = Invitation | TaskDue | Reminder | Lapse
-Event = Invitation | TaskDue | Reminder | Lapse | Message
+HeadmasterTrigger = Invitation | TaskDue | Reminder | Lapse
+OfficerTrigger = DigestDue | HelpAlert
+Notice = Nudged | HelpAnswered | BlockCelebrated | EvidenceRefused
+Trigger = HeadmasterTrigger | OfficerTrigger | Notice
+"""What the clock, the dashboard and the engine start or push a conversation with."""
+
+Event = HeadmasterTrigger | OfficerTrigger | Notice | Message
+"""Everything a flow step takes."""

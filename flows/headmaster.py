@@ -1,7 +1,8 @@
 """The headmaster's conversation: invitation, one task at a time, evidence, celebration, story.
 
-State table (what each waiting state accepts; anything else falls through to the commands
-that work everywhere: stop/start, menu, status, tasks, add, a photo, "task N done"):
+State table (what each waiting state accepts, see WAITING; anything else falls through to the
+commands that work everywhere, see COMMANDS and PROJECT_COMMANDS: stop/start, menu, status,
+tasks, add, a photo, "task N done"):
 
 | state          | context                        | accepts                                      |
 | -------------- | ------------------------------ | -------------------------------------------- |
@@ -17,100 +18,134 @@ that work everywhere: stop/start, menu, status, tasks, add, a photo, "task N don
 | share_story    | project_id                     | 1 share the story, 2 keep it private         |
 
 Numbered options work in every state, because SMS has no buttons.
+
+Notices (an officer's nudge or answer, a block's celebration, a file that could not be kept)
+are told as they come and never change the state. None goes to a headmaster who opted out:
+they asked to hear nothing more, and the worker would hold such a message back anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, assert_never
 
 from flows import effects as fx
-from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
+from flows.events import (
+    BlockCelebrated,
+    DigestDue,
+    Event,
+    EvidenceRefused,
+    HelpAlert,
+    HelpAnswered,
+    Invitation,
+    Lapse,
+    Media,
+    Message,
+    Notice,
+    Nudged,
+    Reminder,
+    TaskDue,
+)
 from flows.evidence_types import accepted_type, kind_of
 from flows.intents import Intent, Name, parse
 from flows.languages import LANGUAGES, named
+from flows.state import State, Step
 from flows.views import (
     COMPLETED,
     IN_PROGRESS,
     INVITED,
     RUNNING,
     SKIPPED,
+    STARTED,
+    SUBMITTED,
     ProjectView,
     Snapshot,
     TaskView,
 )
+
+__all__ = ["HeadmasterState", "State", "Step", "invitation", "invitation_params", "step"]
 
 POSTPONE_DAYS = 1  # "later", "kal": unless the reply says how long ("parso", "next week")
 PAUSE_DAYS = 7  # "pause": unless the reply says how long ("ek hafte", "2 weeks")
 UNDO_WITHIN = dt.timedelta(hours=24)  # how long "0" / "undo" can take back a recorded change
 
 
-@dataclass(frozen=True)
-class State:
-    name: str = "idle"
-    context: dict[str, Any] = field(default_factory=dict)
+class HeadmasterState(StrEnum):
+    """The headmaster's states (the table above), stored by their string."""
 
-    def to_json(self) -> str:
-        return json.dumps({"name": self.name, "context": self.context}, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, raw: str) -> State:
-        loaded = json.loads(raw)
-        return cls(loaded["name"], loaded["context"])
-
-    def with_(self, name: str | None = None, **context: Any) -> State:
-        merged = {**self.context, **context}
-        return State(name or self.name, {k: v for k, v in merged.items() if v is not None})
-
-
-@dataclass
-class Step:
-    """The outcome of one step: the state to keep and the effects to apply, in order."""
-
-    state: State
-    effects: list[fx.Effect] = field(default_factory=list)
-
-    def say(self, key: str, options: tuple[str, ...] = (), /, **params: Any) -> Step:
-        project_id = params.pop("project_id", None)
-        task_id = params.pop("task_id", None)
-        self.effects.append(fx.Reply(key, params, options, project_id, task_id))
-        return self
-
-    def do(self, *effects: fx.Effect) -> Step:
-        self.effects.extend(effects)
-        return self
+    IDLE = "idle"
+    INVITED = "invited"
+    TASK = "task"
+    STORY = "story"
+    ADDING_TASK = "adding_task"
+    WHICH_PROJECT = "which_project"
+    WHICH_TASK = "which_task"
+    WHICH_LANGUAGE = "which_language"
+    SHARE_STORY = "share_story"
 
 
 def step(snapshot: Snapshot, state: State, event: Event, now: dt.datetime) -> Step:
-    """Handle one trigger or message; `now` is passed in because flows never read the clock."""
+    """Handle one trigger, notice or message; `now` is passed in because flows never read the
+    clock."""
     snapshot = replace(snapshot, now=now)
-    if isinstance(event, Invitation):
-        return _invite(snapshot, state, event.project_id, event.again)
-    if isinstance(event, TaskDue):
-        return _task_due(snapshot, state, event)
-    if isinstance(event, Reminder):
-        return _reminder(snapshot, state, event)
-    if isinstance(event, Lapse):
-        return _lapse(snapshot, state, event)
-    return _message(snapshot, state, event)
+    match event:
+        case Invitation():
+            return _invite(snapshot, state, event.project_id, event.again)
+        case TaskDue():
+            return _task_due(snapshot, state, event)
+        case Reminder():
+            return _reminder(snapshot, state, event)
+        case Lapse():
+            return _lapse(snapshot, state, event)
+        case Nudged() | HelpAnswered() | BlockCelebrated() | EvidenceRefused():
+            return _notice(snapshot, state, event)
+        case Message():
+            return _message(snapshot, state, event)
+        case DigestDue() | HelpAlert():
+            return Step(state)  # an officer's: nothing for a headmaster
+        case _:
+            assert_never(event)
 
 
 # --- triggers -------------------------------------------------------------------------------
+
+INVITE_OPTIONS = ("option.accept", "option.not_now", "option.details")
+
+
+def invitation(state: State, project_id: int, again: bool = False,
+               params: Mapping[str, Any] | None = None) -> Step:
+    """The invitation to a project (or its one reminder): the message with its options, the
+    record that it went out, and the state that waits for yes / not now / details.
+
+    `params` fill the message (`invitation_params`). A launch leaves them out: it queues the
+    invitations of a whole state in one statement, and the worker fills them when it sends
+    (storage/campaigns.py asks this function what to queue).
+    """
+    out = Step(state.with_(HeadmasterState.INVITED, project_id=project_id))
+    out.do(fx.InvitationSent(project_id, again))
+    key = "invitation.reminder" if again else "invitation"
+    filled = {k: v for k, v in (params or {}).items() if k != "project_id"}
+    return out.say(key, INVITE_OPTIONS, project_id=project_id, **filled)
+
+
+def invitation_params(*, project_id: int, name: str, title: Mapping[str, str],
+                      objective: Mapping[str, str], tasks_total: int,
+                      duration_days: int) -> dict[str, Any]:
+    """What an invitation says about its project: the flow's, and the worker's when it fills a
+    launch's invitations (storage.campaigns.invitation_params_many)."""
+    return {"project_id": project_id, "name": name, "title": title, "objective": objective,
+            "tasks_total": tasks_total, "weeks": max(1, round(duration_days / 7))}
 
 
 def _invite(snapshot: Snapshot, state: State, project_id: int, again: bool = False) -> Step:
     """Sends the invitation (or its one reminder) and waits for yes / not now / details."""
     project = snapshot.project(project_id)
-    out = Step(state)
     if snapshot.opted_out or project is None or project.status != INVITED:
-        return out
-    out.state = state.with_("invited", project_id=project_id)
-    out.do(fx.InvitationSent(project_id, again))
-    key = "invitation.reminder" if again else "invitation"
-    return out.say(key, INVITE_OPTIONS, **_project_params(snapshot, project))
+        return Step(state)
+    return invitation(state, project_id, again, _project_params(snapshot, project))
 
 
 def _task_due(snapshot: Snapshot, state: State, event: TaskDue) -> Step:
@@ -132,7 +167,8 @@ def _reminder(snapshot: Snapshot, state: State, event: Reminder) -> Step:
         return Step(state)
     if project.status not in RUNNING:
         return Step(state)
-    out = Step(state.with_("task", project_id=project.id, task_id=task.id, photo=None))
+    out = Step(state.with_(HeadmasterState.TASK, project_id=project.id, task_id=task.id,
+                           photo=None))
     out.do(fx.MarkReminded(task.id))
     return out.say("task.reminder", _task_options(task), project_id=project.id, task_id=task.id,
                    position=task.position, title=task.title, project_title=project.title)
@@ -150,9 +186,34 @@ def _lapse(snapshot: Snapshot, state: State, event: Lapse) -> Step:
                    done=project.done_count, total=len(project.tasks))
 
 
-# --- messages -------------------------------------------------------------------------------
+# --- notices --------------------------------------------------------------------------------
 
-INVITE_OPTIONS = ("option.accept", "option.not_now", "option.details")
+
+def _notice(snapshot: Snapshot, state: State, notice: Notice) -> Step:
+    """Tells the headmaster what others did; the conversation stays where it was."""
+    out = Step(state)
+    if snapshot.opted_out:
+        return out
+    match notice:
+        case Nudged(project_id=project_id, officer=officer):
+            # The project's id among the params too, as the nudge has always been queued.
+            return out.do(fx.Reply("nudge", {"name": snapshot.name, "officer": officer,
+                                             "project_id": project_id}, (), project_id))
+        case HelpAnswered():
+            return out.say("help.reply", officer=notice.officer, text=notice.text,
+                           position=notice.position, project_id=notice.project_id,
+                           task_id=notice.task_id)
+        case BlockCelebrated():
+            return out.say("celebration.block", percent=notice.percent, block=notice.block,
+                           title=notice.title)
+        case EvidenceRefused():
+            return out.say(f"evidence.{notice.reason}", position=notice.position,
+                           project_id=notice.project_id, task_id=notice.task_id)
+        case _:
+            assert_never(notice)
+
+
+# --- messages -------------------------------------------------------------------------------
 
 
 def _message(snapshot: Snapshot, state: State, msg: Message) -> Step:
@@ -225,7 +286,7 @@ def _on_invitation(snapshot: Snapshot, state: State, msg: Message, intent: Inten
     if choice == "option.accept":
         return _accept(snapshot, state, project)
     if choice == "option.not_now":
-        out = Step(state.with_("idle"))
+        out = Step(state.with_(HeadmasterState.IDLE))
         out.do(fx.DeferInvitation(project.id))
         return out.say("invitation.deferred", project_id=project.id, title=project.title)
     if choice == "option.details":
@@ -239,11 +300,11 @@ def _on_invitation(snapshot: Snapshot, state: State, msg: Message, intent: Inten
 
 def _accept(snapshot: Snapshot, state: State, project: ProjectView) -> Step:
     """Starts the project and asks about its first task whose day has come."""
-    out = Step(state.with_("idle", project_id=project.id, task_id=None))
+    out = Step(state.with_(HeadmasterState.IDLE, project_id=project.id, task_id=None))
     out.do(fx.StartProject(project.id))
     out.say("invitation.accepted", project_id=project.id, title=project.title,
             tasks_total=len(project.tasks))
-    started = replace(project, status="started")
+    started = replace(project, status=STARTED)
     return _advance(out, snapshot, started, after=0)
 
 
@@ -258,14 +319,14 @@ def _on_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> 
     if intent.name == Name.YES and snapshot.invited:
         return None  # a plain "yes" with an invitation pending answers the invitation
     if state.context.get("photo") and intent.name in (Name.NO, Name.SKIP, Name.LATER):
-        out = Step(state.with_("idle", photo=None))
+        out = Step(state.with_(HeadmasterState.IDLE, photo=None))
         return _advance(out, snapshot, project, after=task.position)
     if state.context.get("photo") and intent.name == Name.YES:
         return Step(state).say("task.done_send_photo", project_id=project.id, task_id=task.id,
                                position=task.position, title=task.title)
     if intent.name == Name.LATER:
         days = intent.days or POSTPONE_DAYS
-        out = Step(state.with_("idle"))
+        out = Step(state.with_(HeadmasterState.IDLE))
         out.do(fx.PostponeTask(task.id, days))
         return out.say("task.postponed", project_id=project.id, task_id=task.id,
                        position=task.position, title=task.title,
@@ -325,7 +386,8 @@ def _complete(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskVie
     done = project.with_task(replace(task, status=COMPLETED))
     ids = {"project_id": project.id, "task_id": task.id}
     if task.evidence == "photo" and task.evidence_count == 0:
-        out.state = out.state.with_("task", project_id=project.id, task_id=task.id, photo=True)
+        out.state = out.state.with_(HeadmasterState.TASK, project_id=project.id,
+                                    task_id=task.id, photo=True)
         out.say("task.done_send_photo", position=task.position, title=task.title, **ids)
         return _remember(out, snapshot, task, COMPLETED, text)
     out.say("task.done", position=task.position, title=task.title, done=done.done_count,
@@ -363,7 +425,7 @@ def _undo(out: Step, snapshot: Snapshot, state: State) -> Step:
     out.do(fx.UndoStatus(task.id, before, withdraw_help=after == HELP,
                          reopen_project=bool(record.get("reopen"))))
     out.do(fx.KeepUnread(record.get("text", ""), after, "undone", project.id))
-    out.state = State("task", {"project_id": project.id, "task_id": task.id})
+    out.state = State(HeadmasterState.TASK, {"project_id": project.id, "task_id": task.id})
     ids = {"project_id": project.id, "task_id": task.id}
     return out.say("undo.done", _task_options(task), position=task.position, title=task.title,
                    status=before, **ids)
@@ -372,18 +434,19 @@ def _undo(out: Step, snapshot: Snapshot, state: State) -> Step:
 def _advance(out: Step, snapshot: Snapshot, project: ProjectView, after: int,
              prompt_next: bool = True) -> Step:
     """After a task closes: the celebration, or the next task whose day has come, or its date."""
-    if project.tasks and project.mandatory_done and project.status != "submitted":
+    if project.tasks and project.mandatory_done and project.status != SUBMITTED:
         out.do(fx.CompleteProject(project.id))
         out.say("project.celebration", project_id=project.id, title=project.title,
                 name=snapshot.name, done=project.done_count, total=len(project.tasks))
-        out.state = out.state.with_("story", project_id=project.id, task_id=None, photo=None)
+        out.state = out.state.with_(HeadmasterState.STORY, project_id=project.id, task_id=None,
+                                    photo=None)
         return out.say("project.story_question", project_id=project.id)
     if not prompt_next:
         return out
     nxt = project.next_task(snapshot.today, after=after)
     if nxt is not None:
         return _prompt(out, project, nxt)
-    out.state = out.state.with_("idle", project_id=project.id, photo=None)
+    out.state = out.state.with_(HeadmasterState.IDLE, project_id=project.id, photo=None)
     upcoming = project.upcoming_task()
     if upcoming is not None and upcoming.due_on is not None:
         out.say("task.next_on", project_id=project.id, position=upcoming.position,
@@ -393,7 +456,8 @@ def _advance(out: Step, snapshot: Snapshot, project: ProjectView, after: int,
 
 def _prompt(out: Step, project: ProjectView, task: TaskView) -> Step:
     """Asks about one task, naming how to answer."""
-    out.state = out.state.with_("task", project_id=project.id, task_id=task.id, photo=None)
+    out.state = out.state.with_(HeadmasterState.TASK, project_id=project.id, task_id=task.id,
+                                photo=None)
     out.do(fx.MarkPrompted(task.id))
     return out.say("task.prompt", _task_options(task), project_id=project.id, task_id=task.id,
                    position=task.position, total=len(project.tasks), title=task.title,
@@ -413,12 +477,12 @@ def _on_story(snapshot: Snapshot, state: State, msg: Message, intent: Intent) ->
         return None
     if intent.name in (Name.MENU, Name.STATUS, Name.TASKS, Name.ADD_TASK, Name.LANGUAGE):
         return None
-    out = Step(state.with_("idle"))
+    out = Step(state.with_(HeadmasterState.IDLE))
     if intent.name in (Name.NO, Name.SKIP, Name.LATER) or not msg.text.strip():
         return out.say("project.story_skipped", project_id=project_id)
     out.do(fx.SaveStory(project_id, msg.text.strip()))
     out.say("project.story_saved", project_id=project_id)
-    out.state = State("share_story", {"project_id": project_id})
+    out.state = State(HeadmasterState.SHARE_STORY, {"project_id": project_id})
     return out.say("project.share_question", SHARE_OPTIONS, project_id=project_id)
 
 
@@ -435,7 +499,7 @@ def _on_share(snapshot: Snapshot, state: State, msg: Message, intent: Intent) ->
         choice = "option.share_no"
     if project_id is None or choice is None:
         return None
-    out = Step(State("idle", {"project_id": project_id}))
+    out = Step(State(HeadmasterState.IDLE, {"project_id": project_id}))
     agreed = choice == "option.share_yes"
     out.do(fx.ShareStory(project_id, agreed))
     return out.say("project.share_thanks" if agreed else "project.share_private",
@@ -452,7 +516,8 @@ def _on_new_task(snapshot: Snapshot, state: State, msg: Message, intent: Intent)
     if project is None or not is_title:
         return None
     in_hand = project.task(state.context.get("task_id", -1))
-    back_to = "task" if in_hand is not None and in_hand.is_open else "idle"
+    in_a_task = in_hand is not None and in_hand.is_open
+    back_to = HeadmasterState.TASK if in_a_task else HeadmasterState.IDLE
     return _add_task(Step(state.with_(back_to)), project, msg.text)
 
 
@@ -463,7 +528,7 @@ def _on_project_choice(snapshot: Snapshot, state: State, msg: Message,
     if intent.number is None or not 1 <= intent.number <= len(choices):
         return None
     pending = state.context.get("pending", {})
-    chosen = State("idle", {"project_id": choices[intent.number - 1], "pinned": True})
+    chosen = State(HeadmasterState.IDLE, {"project_id": choices[intent.number - 1], "pinned": True})
     media = tuple(Media(m["index"], m["content_type"]) for m in pending.get("media", []))
     replay = Message(pending.get("text", ""), pending.get("inbound_id"), None, media)
     out = _message(snapshot, chosen, replay)
@@ -481,7 +546,7 @@ def _on_task_choice(snapshot: Snapshot, state: State, msg: Message, intent: Inte
         return _no_such_task(Step(state), project, intent.number)
     pending = state.context.get("pending", {})
     media = tuple(Media(m["index"], m["content_type"]) for m in pending.get("media", []))
-    out = Step(State("idle", {"project_id": project.id, "task_id": task.id}))
+    out = Step(State(HeadmasterState.IDLE, {"project_id": project.id, "task_id": task.id}))
     return _attach(out, snapshot, project, task, pending.get("inbound_id"), media,
                    pending.get("text", ""))
 
@@ -495,7 +560,7 @@ def _choose_language(out: Step, msg: Message) -> Step:
     if chosen is not None:
         out.do(fx.SetLanguage(chosen))
         return out.say("language.set")
-    out.state = out.state.with_("which_language", back_to=out.state.name)
+    out.state = out.state.with_(HeadmasterState.WHICH_LANGUAGE, back_to=out.state.name)
     return out.say("language.choose",
                    languages=[{"n": n, "name": name}
                               for n, (_, name) in enumerate(LANGUAGES, start=1)])
@@ -508,21 +573,23 @@ def _on_language(snapshot: Snapshot, state: State, msg: Message, intent: Intent)
         code = LANGUAGES[intent.number - 1][0]
     if code is None:
         return None
-    back = state.context.get("back_to", "idle")
-    out = Step(state.with_(back if back != "which_language" else "idle", back_to=None))
+    back = state.context.get("back_to", HeadmasterState.IDLE)
+    if back == HeadmasterState.WHICH_LANGUAGE:
+        back = HeadmasterState.IDLE
+    out = Step(state.with_(back, back_to=None))
     out.do(fx.SetLanguage(code))
     return out.say("language.set")
 
 
 WAITING: dict[str, Callable[[Snapshot, State, Message, Intent], Step | None]] = {
-    "invited": _on_invitation,
-    "task": _on_task,
-    "story": _on_story,
-    "adding_task": _on_new_task,
-    "which_project": _on_project_choice,
-    "which_task": _on_task_choice,
-    "which_language": _on_language,
-    "share_story": _on_share,
+    HeadmasterState.INVITED: _on_invitation,
+    HeadmasterState.TASK: _on_task,
+    HeadmasterState.STORY: _on_story,
+    HeadmasterState.ADDING_TASK: _on_new_task,
+    HeadmasterState.WHICH_PROJECT: _on_project_choice,
+    HeadmasterState.WHICH_TASK: _on_task_choice,
+    HeadmasterState.WHICH_LANGUAGE: _on_language,
+    HeadmasterState.SHARE_STORY: _on_share,
 }
 
 
@@ -530,42 +597,61 @@ WAITING: dict[str, Callable[[Snapshot, State, Message, Intent], Step | None]] = 
 
 
 def _command(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> Step:
+    """A message no waiting state took: a command from the tables below, else not understood.
+
+    The order is the meaning: the commands about the person first; then a yes or no, which
+    answers an invitation if one is pending; with no project running, the pending invitation
+    (again) or "no project"; then the commands about one project.
+    """
     out = Step(_settled(state))
-    name = intent.name
-    if name == Name.START:
-        return out.say("opted_in", name=snapshot.name)
-    if name == Name.MENU:
-        return out.say("menu", name=snapshot.name)
-    if name == Name.LANGUAGE:
-        return _choose_language(out, msg)
-    if name == Name.STATUS:
-        return _status(out, snapshot)
-    if name in (Name.YES, Name.NO) and snapshot.invited:
-        invited = snapshot.invited[0]
-        return _on_invitation(snapshot, State("invited", {"project_id": invited.id}), msg,
-                              intent) or out
+    if (command := COMMANDS.get(intent.name)) is not None:
+        return command(out, snapshot, msg)
+    if intent.name in (Name.YES, Name.NO) and snapshot.invited:
+        invited = State(HeadmasterState.INVITED, {"project_id": snapshot.invited[0].id})
+        return _on_invitation(snapshot, invited, msg, intent) or out
     if not snapshot.running:
         if snapshot.invited:
             return _invite(snapshot, State(), snapshot.invited[0].id)
         return out.say("no_project", name=snapshot.name)
-    if name in (Name.TASKS, Name.ADD_TASK) or intent.number is not None or name in _TASK_WORDS:
-        project = _project_in_hand(snapshot, state, strict=name == Name.TASKS,
-                                   pinned_only=name == Name.ADD_TASK)
-        if project is None:
-            return _ask_which_project(out, snapshot, msg)
-        if name == Name.TASKS:
-            return _task_list(out, project)
-        if name == Name.ADD_TASK:
-            if not intent.text:
-                out.state = out.state.with_("adding_task", project_id=project.id)
-                return out.say("task.add_what", project_id=project.id)
-            return _add_task(out, project, intent.text)
-        return _numbered_or_current(out, snapshot, project, intent, msg)
-    return _not_understood(out, snapshot, state, msg, intent)
+    on_project = PROJECT_COMMANDS.get(intent.name)
+    if on_project is None and intent.number is not None:
+        on_project = _A_TASK_NUMBERED  # "3", "task 3 ...": whatever the word, about task 3
+    if on_project is None:
+        return _not_understood(out, snapshot, state, msg, intent)
+    project = _project_in_hand(snapshot, state, strict=on_project.strict,
+                               pinned_only=on_project.pinned_only)
+    if project is None:
+        return _ask_which_project(out, snapshot, msg)
+    return on_project.handle(out, snapshot, project, msg, intent)
 
 
-def _numbered_or_current(out: Step, snapshot: Snapshot, project: ProjectView, intent: Intent,
-                         msg: Message) -> Step:
+def _opted_in_already(out: Step, snapshot: Snapshot, msg: Message) -> Step:
+    """ "start" from someone who never stopped: a welcome all the same."""
+    return out.say("opted_in", name=snapshot.name)
+
+
+def _menu(out: Step, snapshot: Snapshot, msg: Message) -> Step:
+    """What the headmaster can say."""
+    return out.say("menu", name=snapshot.name)
+
+
+def _tasks(out: Step, snapshot: Snapshot, project: ProjectView, msg: Message,
+           intent: Intent) -> Step:
+    """ "tasks": the project's tasks with their status."""
+    return _task_list(out, project)
+
+
+def _add(out: Step, snapshot: Snapshot, project: ProjectView, msg: Message,
+         intent: Intent) -> Step:
+    """ "add Paint a story wall": a task of their own; a bare "add" asks for its text."""
+    if not intent.text:
+        out.state = out.state.with_(HeadmasterState.ADDING_TASK, project_id=project.id)
+        return out.say("task.add_what", project_id=project.id)
+    return _add_task(out, project, intent.text)
+
+
+def _numbered_or_current(out: Step, snapshot: Snapshot, project: ProjectView, msg: Message,
+                         intent: Intent) -> Step:
     """ "task 3 done" acts on task 3; a bare "3" opens task 3; "done" acts on the task in hand."""
     if intent.number is not None:
         task = project.task_at(intent.number)
@@ -579,6 +665,37 @@ def _numbered_or_current(out: Step, snapshot: Snapshot, project: ProjectView, in
     if task is None:
         return _task_list(out, project)
     return _set_status(snapshot, out.state, project, task, _STATUS_INTENTS[intent.name], msg.text)
+
+
+PersonCommand = Callable[[Step, Snapshot, Message], Step]
+ProjectCommand = Callable[[Step, Snapshot, ProjectView, Message, Intent], Step]
+
+
+@dataclass(frozen=True)
+class _OnProject:
+    """A command about one project, and how sure the bot must be which project (with two
+    running) before it acts: see `_project_in_hand`."""
+
+    handle: ProjectCommand
+    strict: bool = False  # only the task prompt in hand or a project just picked will do
+    pinned_only: bool = False  # only a project just picked will do
+
+
+# Commands about the person, whatever projects they have.
+COMMANDS: dict[Name, PersonCommand] = {
+    Name.START: _opted_in_already,
+    Name.MENU: _menu,
+    Name.LANGUAGE: lambda out, snapshot, msg: _choose_language(out, msg),
+    Name.STATUS: lambda out, snapshot, msg: _status(out, snapshot),
+}
+
+# Commands about one running project.
+PROJECT_COMMANDS: dict[Name, _OnProject] = {
+    Name.TASKS: _OnProject(_tasks, strict=True),
+    Name.ADD_TASK: _OnProject(_add, pinned_only=True),
+    **{name: _OnProject(_numbered_or_current) for name in _TASK_WORDS},
+}
+_A_TASK_NUMBERED = _OnProject(_numbered_or_current)
 
 
 def _status(out: Step, snapshot: Snapshot) -> Step:
@@ -610,7 +727,7 @@ def _ask_which_project(out: Step, snapshot: Snapshot, msg: Message) -> Step:
     choices = [p.id for p in snapshot.running]
     pending = {"text": msg.text, "inbound_id": msg.inbound_id,
                "media": [{"index": m.index, "content_type": m.content_type} for m in msg.media]}
-    out.state = State("which_project", {"choices": choices, "pending": pending})
+    out.state = State(HeadmasterState.WHICH_PROJECT, {"choices": choices, "pending": pending})
     titles = [{"n": i + 1, "title": p.title} for i, p in enumerate(snapshot.running)]
     return out.say("which_project", projects=titles)
 
@@ -631,13 +748,13 @@ def _not_understood(out: Step, snapshot: Snapshot, state: State, msg: Message,
         running = project or (snapshot.running[0] if snapshot.running else None)
         out.do(fx.KeepUnread(msg.text.strip(), str(intent.name), "not_understood",
                              running.id if running else None))
-    if state.name == "task" and project is not None:
+    if state.name == HeadmasterState.TASK and project is not None:
         task = project.task(state.context.get("task_id", -1))
         if task is not None:
             out.state = state
             return out.say("not_understood.task", _task_options(task), project_id=project.id,
                            task_id=task.id, position=task.position, title=task.title)
-    if state.name == "invited" and project is not None:
+    if state.name == HeadmasterState.INVITED and project is not None:
         out.state = state
         return out.say("not_understood.invitation", INVITE_OPTIONS, project_id=project.id,
                        title=project.title)
@@ -666,7 +783,8 @@ def _media(snapshot: Snapshot, state: State, msg: Message, intent: Intent) -> St
         pending = {"inbound_id": msg.inbound_id, "text": msg.text,
                    "media": [{"index": m.index, "content_type": m.content_type}
                              for m in accepted]}
-        out.state = State("which_task", {"project_id": project.id, "pending": pending})
+        out.state = State(HeadmasterState.WHICH_TASK,
+                          {"project_id": project.id, "pending": pending})
         tasks = [{"position": t.position, "title": t.title, "status": t.status,
                   "mandatory": t.mandatory} for t in project.tasks]
         return out.say("evidence.which_task", project_id=project.id, tasks=tasks)
@@ -690,7 +808,7 @@ def _attach(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
     if task.status == COMPLETED and was_waiting:
         return _advance(out, snapshot, project, after=task.position)
     if task.is_open:
-        out.state = out.state.with_("task", project_id=project.id, task_id=task.id)
+        out.state = out.state.with_(HeadmasterState.TASK, project_id=project.id, task_id=task.id)
         out.say("evidence.is_it_done", _task_options(task), position=task.position, **ids)
     return out
 
@@ -698,13 +816,18 @@ def _attach(out: Step, snapshot: Snapshot, project: ProjectView, task: TaskView,
 # --- small helpers ----------------------------------------------------------------------------
 
 
+# Waiting states that a command leaves unanswered.
+_ASKING = (HeadmasterState.WHICH_PROJECT, HeadmasterState.WHICH_TASK,
+           HeadmasterState.ADDING_TASK)
+
+
 def _settled(state: State) -> State:
     """The state after a command: waiting states that were not answered go back to idle."""
-    if state.name == "which_language":
-        return State(state.context.get("back_to", "idle"),
+    if state.name == HeadmasterState.WHICH_LANGUAGE:
+        return State(state.context.get("back_to", HeadmasterState.IDLE),
                      {k: v for k, v in state.context.items() if k != "back_to"})
-    if state.name in ("which_project", "which_task", "adding_task"):
-        return State("idle", {k: v for k, v in state.context.items()
+    if state.name in _ASKING:
+        return State(HeadmasterState.IDLE, {k: v for k, v in state.context.items()
                               if k in ("project_id", "task_id")})
     return state
 
@@ -720,11 +843,11 @@ def _project_in_hand(snapshot: Snapshot, state: State, strict: bool,
     if len(running) == 1:
         return running[0]
     project = snapshot.project(state.context.get("project_id"))
-    if project is None or project.status not in ("started", "in_progress"):
+    if project is None or project.status not in RUNNING:
         return None
     if pinned_only and not state.context.get("pinned"):
         return None
-    if strict and not state.context.get("pinned") and state.name != "task":
+    if strict and not state.context.get("pinned") and state.name != HeadmasterState.TASK:
         return None
     return project
 
@@ -740,6 +863,6 @@ def _option(intent: Intent, options: tuple[str, ...]) -> str | None:
 
 
 def _project_params(snapshot: Snapshot, project: ProjectView) -> dict[str, Any]:
-    return {"project_id": project.id, "name": snapshot.name, "title": project.title,
-            "objective": project.objective, "tasks_total": len(project.tasks),
-            "weeks": max(1, round(project.duration_days / 7))}
+    return invitation_params(project_id=project.id, name=snapshot.name, title=project.title,
+                             objective=project.objective, tasks_total=len(project.tasks),
+                             duration_days=project.duration_days)

@@ -1,6 +1,7 @@
 """The block or district officer's conversation: the weekly digest, help alerts, one-reply actions.
 
-State table:
+State table (what each waiting state accepts, see WAITING; the commands in COMMANDS work in
+every state):
 
 | state      | context                       | accepts                                  |
 | ---------- | ----------------------------- | ---------------------------------------- |
@@ -15,34 +16,41 @@ only ever holds their own block (a BEO) or district (a DEO).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, assert_never
 
 from flows import effects as fx
-from flows.events import Message
-from flows.headmaster import State, Step
-from flows.intents import Name, TaughtPhrase, parse
+from flows.events import (
+    BlockCelebrated,
+    DigestDue,  # also re-exported: bot/ imports it from here for now
+    Event,
+    EvidenceRefused,
+    HelpAlert,  # also re-exported: bot/ imports it from here for now
+    HelpAnswered,
+    Invitation,
+    Lapse,
+    Message,
+    Nudged,
+    Reminder,
+    TaskDue,
+)
+from flows.intents import Intent, Name, TaughtPhrase, parse
+from flows.state import State, Step
+
+__all__ = ["DigestDue", "HelpAlert", "OfficerSnapshot", "OfficerState", "school_code_asked",
+           "step"]
 
 DIGEST_OPTIONS = ("option.silent_schools", "option.nudge", "option.photos")
 
 
-@dataclass(frozen=True)
-class DigestDue:
-    """Trigger: the officer's weekly digest is due; `digest` is what storage computed."""
+class OfficerState(StrEnum):
+    """The officer's states (the table above), stored by their string."""
 
-    digest: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class HelpAlert:
-    """Trigger: a headmaster in the officer's area asked for help on a task."""
-
-    task_id: int
-    headmaster_id: int
-    school: str
-    headmaster: str
-    task: dict[str, str]
-    text: str
+    IDLE = "idle"
+    DIGEST = "digest"
+    HELP_ALERT = "help_alert"
 
 
 @dataclass(frozen=True)
@@ -62,20 +70,26 @@ def school_code_asked(text: str) -> str | None:
     return intent.code if intent.name == Name.SCHOOL else None
 
 
-def step(snapshot: OfficerSnapshot, state: State, event: Any, now: dt.datetime) -> Step:
-    if isinstance(event, DigestDue):
-        out = Step(state).do(fx.DigestSent())
-        return out if snapshot.opted_out else _digest(out, snapshot, event.digest)
-    if isinstance(event, HelpAlert):
-        return _alert(snapshot, state, event)
-    if isinstance(event, Message):
-        return _message(snapshot, state, event)
-    return Step(state)
+def step(snapshot: OfficerSnapshot, state: State, event: Event, now: dt.datetime) -> Step:
+    """Handle one digest, help alert or message."""
+    match event:
+        case DigestDue():
+            out = Step(state).do(fx.DigestSent())
+            return out if snapshot.opted_out else _digest(out, snapshot, event.digest)
+        case HelpAlert():
+            return _alert(snapshot, state, event)
+        case Message():
+            return _message(snapshot, state, event)
+        case (Invitation() | TaskDue() | Reminder() | Lapse()
+              | Nudged() | HelpAnswered() | BlockCelebrated() | EvidenceRefused()):
+            return Step(state)  # a headmaster's: nothing for an officer
+        case _:
+            assert_never(event)
 
 
 def _digest(out: Step, snapshot: OfficerSnapshot, digest: dict[str, Any]) -> Step:
     """The week in the officer's schools, with three one-reply actions."""
-    out.state = State("digest", {
+    out.state = State(OfficerState.DIGEST, {
         "silent": digest.get("silent_schools", []),
         "silent_projects": digest.get("silent_projects", []),
         "photos": digest.get("photos", []),
@@ -89,14 +103,20 @@ def _alert(snapshot: OfficerSnapshot, state: State, alert: HelpAlert) -> Step:
     """Tells the officer at once; their next message goes back to the headmaster."""
     if snapshot.opted_out:
         return Step(state)
-    out = Step(State("help_alert", {"task_id": alert.task_id,
-                                    "headmaster_id": alert.headmaster_id,
-                                    "school": alert.school}))
+    out = Step(State(OfficerState.HELP_ALERT, {"task_id": alert.task_id,
+                                               "headmaster_id": alert.headmaster_id,
+                                               "school": alert.school}))
     return out.say("help.alert", school=alert.school, headmaster=alert.headmaster,
                    task=alert.task, text=alert.text or "-")
 
 
+# --- messages -------------------------------------------------------------------------------
+
+
 def _message(snapshot: OfficerSnapshot, state: State, msg: Message) -> Step:
+    """A message: the order is the meaning. While opted out only "start" is heard; "stop"
+    comes before all else; a school code (read from the text alone) before the commands;
+    the commands (COMMANDS) before the answer a waiting state expects (WAITING)."""
     intent = parse(msg.button or msg.text, snapshot.language, snapshot.taught)
     out = Step(state)
     if snapshot.opted_out:
@@ -108,20 +128,65 @@ def _message(snapshot: OfficerSnapshot, state: State, msg: Message) -> Step:
         return out.do(fx.OptOut()).say("opted_out")
     code = school_code_asked(msg.text)
     if code is not None:
-        if snapshot.school is None:
-            return out.say("school.not_found", code=code)
-        return out.say("school.report", **snapshot.school)
-    if intent.name == Name.STATUS:
-        return _digest(out, snapshot, snapshot.digest)
-    if intent.name == Name.MENU:
-        return out.say("officer.menu", name=snapshot.name)
-    if state.name == "help_alert" and msg.text.strip():
-        return _relay(out, state, msg.text.strip())  # whatever they write is the answer
-    if state.name == "digest" and intent.number is not None and intent.name == Name.UNKNOWN:
-        return _digest_action(out, state, intent.number, snapshot.digest)
+        return _school(out, snapshot, code)
+    if (command := COMMANDS.get(intent.name)) is not None:
+        return command(out, snapshot)
+    if (waiting := WAITING.get(state.name)) is not None:
+        answer = waiting(out, snapshot, state, msg, intent)
+        if answer is not None:
+            return answer
+    return _not_understood(out, msg, intent)
+
+
+def _school(out: Step, snapshot: OfficerSnapshot, code: str) -> Step:
+    """ "school 27310100101": that school's report, if it is in the officer's area."""
+    if snapshot.school is None:
+        return out.say("school.not_found", code=code)
+    return out.say("school.report", **snapshot.school)
+
+
+def _status(out: Step, snapshot: OfficerSnapshot) -> Step:
+    """ "status": the digest as of now, with its one-reply actions."""
+    return _digest(out, snapshot, snapshot.digest)
+
+
+def _menu(out: Step, snapshot: OfficerSnapshot) -> Step:
+    """What the officer can say."""
+    return out.say("officer.menu", name=snapshot.name)
+
+
+def _on_alert(out: Step, snapshot: OfficerSnapshot, state: State, msg: Message,
+              intent: Intent) -> Step | None:
+    """Whatever the officer writes after a help alert is the answer."""
+    if not msg.text.strip():
+        return None
+    return _relay(out, state, msg.text.strip())
+
+
+def _on_digest(out: Step, snapshot: OfficerSnapshot, state: State, msg: Message,
+               intent: Intent) -> Step | None:
+    """A bare number after a digest picks one of its actions."""
+    if intent.number is None or intent.name != Name.UNKNOWN:
+        return None
+    return _digest_action(out, state, intent.number, snapshot.digest)
+
+
+def _not_understood(out: Step, msg: Message, intent: Intent) -> Step:
+    """Says what the officer can send; the words are kept so the state team can teach them."""
     if msg.text.strip():
         out.do(fx.KeepUnread(msg.text.strip(), str(intent.name), "not_understood"))
     return out.say("officer.not_understood")
+
+
+COMMANDS: dict[Name, Callable[[Step, OfficerSnapshot], Step]] = {
+    Name.STATUS: _status,
+    Name.MENU: _menu,
+}
+
+WAITING: dict[str, Callable[[Step, OfficerSnapshot, State, Message, Intent], Step | None]] = {
+    OfficerState.HELP_ALERT: _on_alert,
+    OfficerState.DIGEST: _on_digest,
+}
 
 
 def _digest_action(out: Step, state: State, number: int, now: dict[str, Any]) -> Step:

@@ -1,8 +1,10 @@
 """Launching a campaign: one project per school in the audience, its tasks, an invitation to
 each headmaster, and their conversations set to wait for the answer.
 
-Everything is set-based (INSERT ... SELECT), so a state's 100,000 schools launch in a handful of
-statements, and it all commits in ONE transaction: a failed launch leaves nothing behind.
+This module says who (the audience, who is skipped and why) and reports; the rows are written
+by storage/campaign_rows.py, set-based (INSERT ... SELECT), so a state's 100,000 schools
+launch in a handful of statements, and it all commits in ONE transaction: a failed launch
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,11 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
-    Date,
-    case,
-    cast,
     exists,
     func,
     literal,
@@ -27,32 +25,20 @@ from sqlalchemy import (
     select,
     text,
     true,
-    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from storage.db import Database, among
-from storage.models import (
-    PROJECT_INVITED,
-    TASK_NOT_STARTED,
-    Campaign,
-    Conversation,
-    Outbox,
-    Person,
-    Project,
-    School,
-    Task,
-    Template,
-    TemplateTask,
-    UTCDateTime,
-)
+from storage import campaign_rows
+from storage.campaign_rows import INVITE_OPTIONS as INVITE_OPTIONS
+from storage.campaign_rows import Condition, headmaster_of_school
+from storage.campaign_rows import invitation_params as invitation_params
+from storage.campaign_rows import invitation_params_many as invitation_params_many
+from storage.db import Database
+from storage.models import Campaign, Person, Project, School, Template
 from storage.schedule import Pace
 from storage.templates import languages_spoken, latest
 
 AUDIENCE_KINDS = ("all", "district", "block", "school")
-INVITE_OPTIONS = ["option.accept", "option.not_now", "option.details"]
 EXAMPLES = 5  # school codes shown per skip reason
 
 # Why a school in the audience got no invitation, in the words the state team reads.
@@ -64,9 +50,6 @@ REASONS = {
     ALREADY_IN_CAMPAIGN: "already in this campaign",
     OPTED_OUT: "headmaster opted out (project created, not messaged)",
 }
-
-
-Condition = ColumnElement[bool]  # a WHERE clause, passed between the statements below
 
 
 class CampaignError(ValueError):
@@ -215,7 +198,7 @@ def preview(
         )
         report.unmatched = [str(s) for s in specs if not _names_a_school(session, s)]
         in_audience = or_(*(spec.matches() for spec in specs))
-        headmasters = _headmaster_of_school()
+        headmasters = headmaster_of_school()
         gets_project = exists().where(headmasters.c.school_id == School.id)
         opted_out = exists().where(headmasters.c.school_id == School.id,
                                    Person.id == headmasters.c.headmaster_id,
@@ -234,7 +217,7 @@ def _missing_languages(session: Session, template: Template, in_audience: Condit
                        ) -> dict[str, int]:
     """How many of the headmasters a launch would message read a language the template lacks,
     by language, most first."""
-    headmasters = _headmaster_of_school()
+    headmasters = headmaster_of_school()
     language = func.coalesce(Person.language, "en")
     rows = session.execute(
         select(language, func.count())
@@ -324,13 +307,14 @@ def add_schools(
     )
     new_projects = (Project.campaign_id == campaign.id) & (Project.id > watermark)
 
-    report.projects_created = _insert_projects(
+    report.projects_created = campaign_rows.insert_projects(
         session, campaign.id, in_audience & ~in_campaign, now
     )
-    _insert_tasks(session, template, campaign.start_date, new_projects)
-    _set_invitation_reminders(session, new_projects, Pace.from_settings(campaign.settings), now)
-    report.headmasters_invited = _queue_invitations(session, new_projects, now)
-    _wait_for_answers(session, new_projects, now)
+    campaign_rows.insert_tasks(session, template, campaign.start_date, new_projects)
+    campaign_rows.set_invitation_reminders(session, new_projects,
+                                           Pace.from_settings(campaign.settings), now)
+    report.headmasters_invited = campaign_rows.queue_invitations(session, new_projects, now)
+    campaign_rows.wait_for_answers(session, new_projects, now)
     report.skipped[OPTED_OUT] = _skipped(
         session,
         exists().where(
@@ -343,191 +327,14 @@ def add_schools(
     return report
 
 
-# -- the statements ------------------------------------------------------------------------
-
-
-def _headmaster_of_school() -> Any:
-    """school_id -> the headmaster who gets the project; the lowest id if the roster has two."""
-    return (
-        select(Person.school_id, func.min(Person.id).label("headmaster_id"))
-        .where(Person.role == "headmaster", Person.school_id.is_not(None))
-        .group_by(Person.school_id)
-        .subquery("school_headmaster")
-    )
-
-
-def _insert_projects(
-    session: Session,
-    campaign_id: int,
-    schools: Condition,
-    now: dt.datetime,
-) -> int:
-    headmasters = _headmaster_of_school()
-    rows = (
-        select(
-            literal(campaign_id),
-            School.id,
-            headmasters.c.headmaster_id,
-            literal(PROJECT_INVITED),
-            literal(now, UTCDateTime()),
-        )
-        .select_from(School)
-        .join(headmasters, headmasters.c.school_id == School.id)
-        .where(schools)
-        .order_by(School.id)  # ids follow the roster, which keeps exports in a stable order
-    )
-    columns = ["campaign_id", "school_id", "headmaster_id", "status", "invited_at"]
-    # The (campaign_id, school_id) unique constraint backs up the NOT EXISTS in `schools`.
-    result = session.execute(_insert(session, Project).from_select(columns, rows))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _insert_tasks(
-    session: Session, template: Template, start_date: dt.date, new_projects: Condition
-) -> None:
-    """Copies the template's tasks into every new project; due dates are worked out here
-    (a template has a handful of tasks) and handed to SQL as a CASE on the template task.
-    Prompt times are set when the headmaster accepts (see bot/engine/engine.py)."""
-    if not template.tasks:
-        return
-    due_on = case(
-        {t.id: literal(start_date + dt.timedelta(days=t.day), Date()) for t in template.tasks},
-        value=TemplateTask.id,
-    )
-    rows = (
-        select(
-            Project.id,
-            TemplateTask.position,
-            TemplateTask.id,
-            literal("template"),
-            TemplateTask.mandatory,
-            TemplateTask.evidence,
-            due_on,
-            literal(TASK_NOT_STARTED),
-        )
-        .select_from(Project)
-        .join(TemplateTask, TemplateTask.template_id == template.id)
-        .where(new_projects)
-    )
-    columns = [
-        "project_id",
-        "position",
-        "template_task_id",
-        "origin",
-        "mandatory",
-        "evidence",
-        "due_on",
-        "status",
-    ]
-    session.execute(_insert(session, Task).from_select(columns, rows))
-
-
-def _set_invitation_reminders(
-    session: Session, new_projects: Condition, pace: Pace, now: dt.datetime
-) -> None:
-    """An invitation nobody answers is sent once more, after a few days."""
-    session.execute(
-        update(Project).where(new_projects)
-        .values(invitation_reminder_at=now + dt.timedelta(days=pace.invitation_resend_after_days))
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _queue_invitations(session: Session, new_projects: Condition, now: dt.datetime) -> int:
-    """One invitation per new project whose headmaster has not opted out. Params stay empty:
-    the worker fills them from project_id when it sends, in the language of that day."""
-    rows = (
-        select(
-            Person.id,
-            Person.phone,
-            Person.channel,
-            literal("invitation"),
-            literal({}, JSON()),
-            literal(INVITE_OPTIONS, JSON()),
-            literal("queued"),
-            literal(0),
-            literal(now, UTCDateTime()),
-            literal(now, UTCDateTime()),
-            Project.id,
-        )
-        .select_from(Project)
-        .join(Person, Person.id == Project.headmaster_id)
-        .where(new_projects, Person.opted_out_at.is_(None))
-        .order_by(Project.id)
-    )
-    columns = [
-        "person_id",
-        "phone",
-        "channel",
-        "key",
-        "params",
-        "options",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-        "project_id",
-    ]
-    result = session.execute(_insert(session, Outbox).from_select(columns, rows))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _wait_for_answers(session: Session, new_projects: Condition, now: dt.datetime) -> None:
-    """Sets each invited headmaster's conversation to `invited`, so that a bare "1" or "yes"
-    answers this invitation. A person heads one school, so one row per person here."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    json_object = func.json_build_object if postgres else func.json_object
-    rows = (
-        select(
-            Person.id,
-            literal("invited"),
-            json_object(literal("project_id"), Project.id),
-            literal(now, UTCDateTime()),
-        )
-        .select_from(Project)
-        .join(Person, Person.id == Project.headmaster_id)
-        # SQLite needs a WHERE here anyway: it cannot otherwise tell the upsert's ON
-        # CONFLICT from a join's ON.
-        .where(new_projects, Person.opted_out_at.is_(None))
-    )
-    statement = _insert(session, Conversation).from_select(
-        ["person_id", "state", "context", "updated_at"], rows
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["person_id"],
-        set_={
-            "state": statement.excluded.state,
-            "context": _merged_context(session, statement.excluded.context),
-            "updated_at": statement.excluded.updated_at,
-        },
-    )
-    session.execute(statement)
-
-
-def _merged_context(session: Session, invited: Any) -> Any:
-    """The old context with the invited project laid over it: a headmaster who is half-way
-    through a task keeps it in hand, so their next "done" still reaches that task."""
-    old = Conversation.__table__.c.context
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(cast(old, JSONB).op("||")(cast(invited, JSONB)), JSON)
-    return func.json_patch(old, invited)
-
-
 # -- small parts ---------------------------------------------------------------------------
 
 
-def _insert(session: Session, model: Any) -> Any:
-    """The dialect's Core insert (on_conflict_do_update on both engines), counting its rows."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Without preserve_rowcount, psycopg reports -1 rows for an INSERT ... SELECT.
-    return insert(model.__table__).execution_options(preserve_rowcount=True)
-
-
 def _refresh_statistics(session: Session) -> None:
-    """PostgreSQL plans the anti-joins below by table statistics; straight after a roster import,
-    before autovacuum has analysed, it thinks the tables are tiny and picks nested loops that
-    take minutes for a state. ANALYZE samples a fixed number of rows, so this stays cheap."""
+    """PostgreSQL plans a launch's anti-joins by table statistics; straight after a roster
+    import, before autovacuum has analysed, it thinks the tables are tiny and picks nested
+    loops that take minutes for a state. ANALYZE samples a fixed number of rows, so this
+    stays cheap."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE school, person, project"))
 
@@ -552,36 +359,3 @@ def _parse_all(specs: Iterable[str | AudienceSpec]) -> list[AudienceSpec]:
     if not parsed:
         raise CampaignError("say who to invite: --audience all, district:NAME, ...")
     return parsed
-
-
-def invitation_params(session: Session, project_id: int) -> dict[str, Any]:
-    """What the 'invitation' message needs, read when the worker sends it."""
-    return invitation_params_many(session, [project_id])[project_id]
-
-
-def invitation_params_many(session: Session, project_ids: Iterable[int]
-                           ) -> dict[int, dict[str, Any]]:
-    """invitation_params for many projects in one query: the worker fills a whole claimed
-    batch of a launch's invitations at once, not two queries a message."""
-    tasks_total = (select(func.count()).select_from(Task)
-                   .where(Task.project_id == Project.id).scalar_subquery())
-    rows = session.execute(
-        select(Project.id, Person.name, Template.title, Template.objective,
-               Template.duration_days, tasks_total)
-        .select_from(Project)
-        .join(Person, Person.id == Project.headmaster_id)
-        .join(Campaign, Campaign.id == Project.campaign_id)
-        .join(Template, Template.id == Campaign.template_id)
-        .where(among(session, Project.id, set(project_ids)))
-    ).all()
-    return {
-        project_id: {
-            "project_id": project_id,
-            "name": name,
-            "title": title,
-            "objective": objective,
-            "tasks_total": int(total or 0),
-            "weeks": max(1, round(duration_days / 7)),
-        }
-        for project_id, name, title, objective, duration_days, total in rows
-    }

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import effects as fx
-from flows.events import Event, Invitation, Lapse, Media, Message, Reminder, TaskDue
+from flows.events import Event, Invitation, Lapse, Media, Message, Notice, Reminder, TaskDue
 from flows.headmaster import State, step
 from flows.intents import TaughtPhrase
 from flows.views import ProjectView, Snapshot, TaskView
@@ -77,6 +77,10 @@ class World:
 
     def lapse(self, project_id: int) -> list[str]:
         return self._turn(Lapse(project_id))
+
+    def notice(self, notice: Notice) -> list[str]:
+        """Something others did reaches the headmaster (a nudge, an officer's answer, ...)."""
+        return self._turn(notice)
 
     def _turn(self, event: Event) -> list[str]:
         snap = Snapshot(person_id=1, name=self.name, language=self.language,
