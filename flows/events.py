@@ -100,18 +100,20 @@ class BlockCelebrated:
     title: dict[str, str]  # the campaign's template title, by language
 
 
-EvidenceRefusal = Literal["not_accepted", "fetch_failed"]
+EvidenceRefusal = Literal["not_accepted", "fetch_failed", "too_large"]
 
 
 @dataclass(frozen=True)
 class EvidenceRefused:
     """Notice: a file sent as evidence was not kept: not an accepted type once its bytes were
-    seen (`not_accepted`), or it could not be fetched (`fetch_failed`)."""
+    seen (`not_accepted`), it could not be fetched (`fetch_failed`), or it was larger than
+    `limit_mb` megabytes (`too_large`)."""
 
     project_id: int
     task_id: int
     position: int
     reason: EvidenceRefusal
+    limit_mb: int | float = 0  # 16, or 1.5: as the headmaster reads it
 
 
 # --- the resume ---------------------------------------------------------------------------------

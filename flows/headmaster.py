@@ -206,6 +206,9 @@ def _notice(snapshot: Snapshot, state: State, notice: Notice) -> Step:
         case BlockCelebrated():
             return out.say("celebration.block", percent=notice.percent, block=notice.block,
                            title=notice.title)
+        case EvidenceRefused(reason="too_large"):
+            return out.say("evidence.too_large", limit_mb=notice.limit_mb,
+                           project_id=notice.project_id, task_id=notice.task_id)
         case EvidenceRefused():
             return out.say(f"evidence.{notice.reason}", position=notice.position,
                            project_id=notice.project_id, task_id=notice.task_id)

@@ -24,10 +24,10 @@ from typing import Any, assert_never
 from flows import effects as fx
 from flows.events import (
     BlockCelebrated,
-    DigestDue,  # also re-exported: bot/ imports it from here for now
+    DigestDue,
     Event,
     EvidenceRefused,
-    HelpAlert,  # also re-exported: bot/ imports it from here for now
+    HelpAlert,
     HelpAnswered,
     Invitation,
     Lapse,
@@ -39,8 +39,7 @@ from flows.events import (
 from flows.intents import Intent, Name, TaughtPhrase, parse
 from flows.state import State, Step
 
-__all__ = ["DigestDue", "HelpAlert", "OfficerSnapshot", "OfficerState", "school_code_asked",
-           "step"]
+__all__ = ["OfficerSnapshot", "OfficerState", "school_code_asked", "step"]
 
 DIGEST_OPTIONS = ("option.silent_schools", "option.nudge", "option.photos")
 

@@ -10,6 +10,7 @@ leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -113,7 +114,6 @@ class LaunchReport:
     projects_created: int = 0
     headmasters_invited: int = 0
     skipped: dict[str, Skipped] = field(default_factory=dict)  # by reason, see REASONS
-    unmatched: list[str] = field(default_factory=list)  # specs that name no school
     # Headmasters to be invited whose language the template lacks: {language code: how many}.
     # They read it in their second language, else English (bot.language.i18n's fallback chain).
     missing_languages: dict[str, int] = field(default_factory=dict)
@@ -196,7 +196,7 @@ def preview(
             template=f"{template.slug}@{template.version}",
             start_date=start_date,
         )
-        report.unmatched = [str(s) for s in specs if not _names_a_school(session, s)]
+        refuse_unmatched(session, specs)
         in_audience = or_(*(spec.matches() for spec in specs))
         headmasters = headmaster_of_school()
         gets_project = exists().where(headmasters.c.school_id == School.id)
@@ -292,7 +292,7 @@ def add_schools(
     )
     campaign.audience = list(dict.fromkeys([*campaign.audience, *map(str, specs)]))
     _refresh_statistics(session)
-    report.unmatched = [str(s) for s in specs if not _names_a_school(session, s)]
+    refuse_unmatched(session, specs)
     in_audience = or_(*(spec.matches() for spec in specs))
     in_campaign = exists().where(Project.campaign_id == campaign.id, Project.school_id == School.id)
     has_headmaster = exists().where(Person.school_id == School.id, Person.role == "headmaster")
@@ -352,6 +352,37 @@ def _skipped(session: Session, condition: ColumnElement[bool]) -> Skipped:
 
 def _names_a_school(session: Session, spec: AudienceSpec) -> bool:
     return session.scalar(select(School.id).where(spec.matches()).limit(1)) is not None
+
+
+def refuse_unmatched(session: Session, specs: Sequence[AudienceSpec]) -> None:
+    """A spec that names no school is a typo far more often than an intention: the whole
+    launch (or extension) is refused, with the nearest name the roster has, so that half an
+    audience is never invited by mistake."""
+    problems = []
+    for spec in specs:
+        if spec.kind == "all" or _names_a_school(session, spec):
+            continue
+        near = nearest_name(session, spec)
+        hint = f" (did you mean {spec.kind}:{near}?)" if near else ""
+        problems.append(f"{spec} matches no school in the roster{hint}")
+    if problems:
+        raise CampaignError("; ".join(problems) + ". Nothing was launched: correct the "
+                            "audience and try again.")
+
+
+def nearest_name(session: Session, spec: AudienceSpec) -> str | None:
+    """The roster's district, block or school code closest to a mistyped one."""
+    column = {"district": School.district, "block": School.block, "school": School.code}[
+        spec.kind]
+    # A roster spells a district several ways ("Pune", "PUNE "): offer the most common.
+    spellings = session.execute(select(func.trim(column), func.count()).group_by(
+        func.trim(column)).order_by(func.count().desc(), func.trim(column))).all()
+    by_lower: dict[str, str] = {}
+    for name, _count in spellings:
+        if name:
+            by_lower.setdefault(name.lower(), name)
+    found = difflib.get_close_matches(spec.value.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
 
 
 def _parse_all(specs: Iterable[str | AudienceSpec]) -> list[AudienceSpec]:

@@ -127,6 +127,13 @@ def lock_conversations(session: Session, person_ids: Sequence[int], now: dt.date
             for row in session.execute(query)}
 
 
+def conversation_state(session: Session, person_id: int) -> tuple[str, dict[str, Any]]:
+    """Where the person's conversation stands (state name, context), read without a lock."""
+    row = session.execute(select(Conversation.state, Conversation.context)
+                          .where(Conversation.person_id == person_id)).first()
+    return (row.state, dict(row.context or {})) if row else ("idle", {})
+
+
 def save_conversations(session: Session, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """Writes conversations back after their steps: (person id, column values) each, the
     values from bot/engine/rules.py `conversation`, all rows with the same columns."""

@@ -357,10 +357,10 @@ def test_the_review_has_no_language_warning_when_the_template_speaks_everyones(s
     assert "Launch to 2 schools" in text and "anyway" not in text
 
 
-def test_unmatched_audience_is_warned_and_an_empty_one_cannot_launch(state, db, roster):
+def test_an_unmatched_audience_is_refused_at_review_with_the_nearest_name(state, db, roster):
     text = text_of(review_launch(state, "district:Punee"))
-    assert "district:Punee matches no school in the roster" in text
-    assert "nothing to launch" in text and "Launch to" not in text
+    assert "district:Punee matches no school in the roster (did you mean district:Pune?)" in text
+    assert "Nothing was launched" in text and "Launch to" not in text
 
 
 @pytest.mark.parametrize("data, message", [
@@ -455,8 +455,7 @@ def test_nobody_in_the_audience_means_nothing_to_send(state, db, roster):
     assert "Nobody is in this audience" in text and "Send to" not in text
 
 
-@pytest.mark.parametrize("specs", [["all"], ["block:Haveli"], ["district:Nagpur", "school:P4"],
-                                   ["district:Punee"]])
+@pytest.mark.parametrize("specs", [["all"], ["block:Haveli"], ["district:Nagpur", "school:P4"]])
 def test_the_preview_counts_what_the_launch_does(db, roster, specs):
     from storage.campaigns import launch, preview
 
@@ -466,8 +465,19 @@ def test_the_preview_counts_what_the_launch_does(db, roster, specs):
     assert before.campaign_id == 0 and done.campaign_id > 0
     assert before.campaign_name == done.campaign_name
     for name in ("template", "start_date", "projects_created", "headmasters_invited",
-                 "skipped", "unmatched"):
+                 "skipped"):
         assert getattr(before, name) == getattr(done, name), name
+
+
+def test_the_preview_refuses_what_the_launch_refuses(db, roster):
+    from storage.campaigns import CampaignError, launch, preview
+
+    refusals = []
+    for attempt in (preview, launch):
+        with pytest.raises(CampaignError) as refused:
+            attempt(db, "clean-classrooms", ["district:Punee"], dt.date(2026, 7, 1))
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1] and "did you mean district:Pune?" in refusals[0]
 
 
 def test_the_upload_page_never_says_a_template_loads_when_nothing_was_loaded(app, db, tmp_path):

@@ -151,16 +151,19 @@ def test_audience_specs_and_their_union(db, roster, specs, schools):
 
     assert sorted(_projects(db)) == schools
     assert report.projects_created == len(schools) == _count(db, Outbox)
-    assert report.unmatched == []
 
 
-def test_unknown_names_are_reported_and_invite_nobody(db, roster):
-    report = launch(
-        db, "clean-classrooms", ["district:Pnue", "school:X9", "block:Haveli"], START, now=NOW
-    )
+def test_a_name_the_roster_lacks_refuses_the_whole_launch_with_the_nearest_name(db, roster):
+    # A typo in one part of the audience must not invite only the rest of it.
+    with pytest.raises(CampaignError) as refused:
+        launch(db, "clean-classrooms", ["district:Pnue", "school:X9", "block:Haveli"], START,
+               now=NOW)
 
-    assert report.unmatched == ["district:Pnue", "school:X9"]
-    assert sorted(_projects(db)) == ["P1", "P2"]
+    assert str(refused.value) == (
+        "district:Pnue matches no school in the roster (did you mean district:Pune?); "
+        "school:X9 matches no school in the roster. Nothing was launched: correct the "
+        "audience and try again.")
+    assert _projects(db) == {} and _count(db, Campaign) == 0 and _count(db, Outbox) == 0
 
 
 def test_opted_out_headmaster_gets_the_project_but_no_message(db, roster):
@@ -318,8 +321,6 @@ def test_cli_launch_prints_what_it_did(db, roster, kadam):
         "clean-classrooms",
         "--audience",
         "district:Pune",
-        "--audience",
-        "district:Thane",
         "--start",
         "2024-07-01",
     )
@@ -331,7 +332,17 @@ def test_cli_launch_prints_what_it_did(db, roster, kadam):
     assert "headmasters invited: 2" in result.stdout
     assert "skipped 1 school: no headmaster in roster (P4)" in result.stdout
     assert "headmaster opted out (project created, not messaged) (P2)" in result.stdout
-    assert "warning: district:Thane matches no school" in result.stderr
+
+
+def test_cli_launch_to_a_mistyped_district_exits_1_and_creates_nothing(db, roster, kadam):
+    result = kadam("campaign", "launch", "clean-classrooms", "--audience", "district:pnue",
+                   "--start", "2024-07-01", "--yes")
+
+    assert result.exit_code == 1
+    assert "district:pnue matches no school in the roster (did you mean district:Pune?)" \
+        in result.stderr
+    assert "Nothing was launched" in result.stderr
+    assert _count(db, Campaign) == 0 and _count(db, Outbox) == 0
 
 
 def test_cli_start_defaults_to_today_in_kadam_timezone(db, roster, kadam, monkeypatch):

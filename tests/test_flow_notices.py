@@ -36,8 +36,11 @@ NOTICES: list[tuple[Notice, fx.Reply]] = [
      fx.Reply("evidence.not_accepted", {"position": 2}, (), 1, 102)),
     (EvidenceRefused(project_id=1, task_id=102, position=2, reason="fetch_failed"),
      fx.Reply("evidence.fetch_failed", {"position": 2}, (), 1, 102)),
+    (EvidenceRefused(project_id=1, task_id=102, position=2, reason="too_large", limit_mb=16),
+     fx.Reply("evidence.too_large", {"limit_mb": 16}, (), 1, 102)),
 ]
-IDS = ["nudged", "help_answered", "block_celebrated", "not_accepted", "fetch_failed"]
+IDS = ["nudged", "help_answered", "block_celebrated", "not_accepted", "fetch_failed",
+       "too_large"]
 
 
 def minimal(opted_out: bool = False) -> Snapshot:

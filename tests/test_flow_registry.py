@@ -85,3 +85,12 @@ def test_the_headmasters_state_names_are_those_of_the_conversation_table():
         "which_language", "share_story"]
     assert set(headmaster.WAITING) == set(HeadmasterState) - {HeadmasterState.IDLE}
     assert set(officer.WAITING) == set(OfficerState) - {OfficerState.IDLE}
+
+
+def test_every_role_the_roster_accepts_has_its_flow():
+    # The state team has no conversation of its own (it works on the dashboard); every other
+    # role a roster may name is an entry of the registry, so adding a role is one entry.
+    from bot.sheets.roster import ROLES
+
+    assert set(ROLES) - {"state"} == set(FLOWS)
+    assert all(flow_for(role) in FLOWS.values() for role in ROLES)

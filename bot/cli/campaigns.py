@@ -155,5 +155,3 @@ def echo_report(report: LaunchReport, verb: str) -> None:
             f"  skipped {skipped.count} {schools}: {REASONS[reason]} "
             f"({', '.join(skipped.examples)}{more})"
         )
-    for spec in report.unmatched:
-        click.echo(f"warning: {spec} matches no school in the roster", err=True)

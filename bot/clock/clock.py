@@ -25,7 +25,7 @@ from sqlalchemy.dialects import sqlite
 
 from bot.config import Settings
 from bot.engine.engine import Engine
-from flows.officer import DigestDue
+from flows.events import DigestDue
 from storage import digests, due, retention
 from storage.db import Database
 from storage.media_store import MediaStore

@@ -7,6 +7,7 @@ a lapse) turn into due times in the school's time zone, using the campaign's pac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, assert_never
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine import rules
 from flows import effects as fx
-from flows.officer import HelpAlert
+from flows.events import BlockCelebrated, HelpAlert, HelpAnswered, Notice, Nudged
 from storage import celebrations, digests, phrases
 from storage import conversations as store
 from storage.models import (
@@ -99,8 +100,10 @@ class Applier:
     """Turns one step's effects into rows."""
 
     def __init__(self, session: Session, person: Person, now: dt.datetime,
-                 inbound_id: int | None, today: dt.date, schedules: Schedules):
+                 inbound_id: int | None, today: dt.date, schedules: Schedules,
+                 tell: Callable[[int, Notice], int] | None = None):
         self.session = session
+        self.tell = tell  # runs a notice through the other person's flow; returns replies
         self.person = person
         self.now = now
         self.inbound_id = inbound_id
@@ -339,16 +342,12 @@ class Applier:
 
     # --- an officer's effects -----------------------------------------------------------------
 
-    def _queue_for(self, person: Person, key: str, params: dict[str, Any],
-                   project_id: int | None = None, task_id: int | None = None) -> None:
-        """A message to someone other than the sender: scheduled, so quiet hours hold it."""
-        row = store.queue_message(
-            self.session, person_id=person.id, phone=person.phone, channel=person.channel,
-            key=key, params=params, project_id=project_id, task_id=task_id)
-        row.created_at = self.now
-        row.next_attempt_at = self.schedules.quiet.next_allowed(
-            self.now, self.schedules.timezone_of(person))
-        self.replies += 1
+    def _tell(self, person_id: int, notice: Notice) -> None:
+        """Someone else is told what happened, by their own flow, at once: their message
+        takes its place among this step's (a block's celebration comes before the
+        headmaster's own, and the story question stays the last thing they read)."""
+        if self.tell is not None:
+            self.replies += self.tell(person_id, notice)
 
     def _nudge(self, e: fx.Nudge) -> None:
         area = digests.Area.of(self.person)
@@ -360,23 +359,15 @@ class Applier:
             if school is None or not area.holds((school.district or "").strip().lower(),
                                                 (school.block or "").strip().lower()):
                 continue  # never nudge outside one's own area, whatever the context says
-            headmaster = project.headmaster
-            if headmaster.opted_out_at is None:
-                self._queue_for(headmaster, "nudge", {"name": headmaster.name,
-                                                      "officer": self.person.name,
-                                                      "project_id": project.id},
-                                project_id=project.id)
+            self._tell(project.headmaster_id, Nudged(project.id, self.person.name))
 
     def _relay(self, e: fx.Relay) -> None:
         task = self.session.get(Task, e.task_id)
-        headmaster = self.session.get(Person, e.headmaster_id)
-        if task is None or headmaster is None:
+        if task is None or self.session.get(Person, e.headmaster_id) is None:
             return
         self._event(task, "help_reply", e.text)
-        self._queue_for(headmaster, "help.reply",
-                        {"officer": self.person.name, "text": e.text,
-                         "position": task.position}, project_id=task.project_id,
-                        task_id=task.id)
+        self._tell(e.headmaster_id, HelpAnswered(task.id, task.project_id, task.position,
+                                                 self.person.name, e.text))
 
     def _digest_sent(self, e: fx.DigestSent) -> None:
         self.person.next_digest_at = next_digest_time(self.now, self.schedules.timezone_of(
@@ -430,10 +421,10 @@ class Applier:
         self._clear_due_times(project)
         self.session.flush()
         for milestone in celebrations.milestones_reached(self.session, project, self.now):
+            title = celebrations.campaign_title(self.session, milestone.campaign_id)
             for headmaster in celebrations.block_headmasters(self.session, milestone):
-                self._queue_for(headmaster, "celebration.block", {
-                    "percent": milestone.percent, "block": milestone.block,
-                    "title": celebrations.campaign_title(self.session, milestone.campaign_id)})
+                self._tell(headmaster.id, BlockCelebrated(milestone.percent, milestone.block,
+                                                          title))
 
     def _save_story(self, e: fx.SaveStory) -> None:
         self._project(e.project_id).story = e.text

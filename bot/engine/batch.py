@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from bot.engine import rules
 from flows import effects as fx
 from flows.events import Event
-from flows.headmaster import State, Step, step
+from flows.registry import HEADMASTER
+from flows.state import State, Step
 from storage import bulk
 from storage import conversations as store
 from storage.db import among
@@ -80,7 +81,7 @@ class BatchTrigger:
             person = people.get(person_id)
             if person is None:
                 continue
-            result = step(snapshots[person_id], states[person_id], event, self.now)
+            result = HEADMASTER.step(snapshots[person_id], states[person_id], event, self.now)
             if all(isinstance(e, BULK_EFFECTS) for e in result.effects):
                 for effect in result.effects:
                     self._collect(person, cast(BulkEffect, effect))

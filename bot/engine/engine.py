@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,8 +32,10 @@ from bot.engine import rules
 from bot.engine.applier import Applier, Schedules
 from bot.engine.batch import BatchTrigger
 from flows import officer
-from flows.events import Event, Media, Message
-from flows.headmaster import State, Step, step
+from flows.events import Event, HeadmasterTrigger, Media, Message, Notice, Trigger
+from flows.registry import Flow, flow_for
+from flows.state import State, Step
+from flows.views import Snapshot
 from storage import conversations as store
 from storage import digests, phrases
 from storage.db import Database
@@ -43,11 +45,9 @@ from storage.schedule import QuietHours
 log = logging.getLogger(__name__)
 
 UNREGISTERED_REPLY_EVERY = dt.timedelta(hours=24)
-OFFICERS = ("beo", "deo")
-OFFICER_EVENTS = (officer.DigestDue, officer.HelpAlert)
-# What the clock and the dashboard may start a conversation with: a headmaster's events, or
-# an officer's (a digest falling due, a help alert), which trigger_many runs one by one.
-Trigger = Event | officer.DigestDue | officer.HelpAlert
+# The clock's triggers that trigger_many writes set-based (bot/engine/batch.py); any other
+# (an officer's digest or help alert, a notice) runs row by row.
+BATCHED = get_args(HeadmasterTrigger)
 BATCH = 1000  # people per transaction when the clock triggers many
 TRIGGER_THREADS = 2
 OFFICER_BATCH = 200  # digests and alerts per transaction
@@ -146,6 +146,14 @@ class Engine:
                 raise
             return Outcome("duplicate", existing)
 
+    def notify(self, session: Session, person_id: int, notice: Notice, now: dt.datetime,
+               in_reply_to: int | None = None) -> int:
+        """Tells a person what others did (a file refused, ...), inside the caller's
+        transaction. With `in_reply_to` the message answers that inbound message: it goes at
+        once, whatever the hour, as any direct reply does."""
+        schedules = Schedules(session, self.settings.timezone, self.quiet)
+        return self._run_for(session, person_id, notice, now, in_reply_to, schedules)
+
     def trigger(self, person_id: int, event: Trigger, now: dt.datetime | None = None) -> int:
         """Start or push one conversation (an invitation, a task falling due), row by row as
         an inbound message is handled. Returns the replies queued. (`trigger_many` writes the
@@ -160,10 +168,9 @@ class Engine:
         """Triggers for many people, a batch per transaction. Returns the replies queued."""
         now = now or dt.datetime.now(dt.UTC)
         replies = 0
-        one_by_one = [item for item in items if isinstance(item[1], OFFICER_EVENTS)]
+        one_by_one = [item for item in items if not isinstance(item[1], BATCHED)]
         headmasters: list[tuple[int, Event]] = [
-            (person_id, event) for person_id, event in items
-            if not isinstance(event, OFFICER_EVENTS)]
+            (person_id, event) for person_id, event in items if isinstance(event, BATCHED)]
         for start in range(0, len(one_by_one), OFFICER_BATCH):
             with self.db.transaction() as session:
                 schedules = Schedules(session, self.settings.timezone, self.quiet)
@@ -277,33 +284,48 @@ class Engine:
         self, session: Session, person: Person, event: Any,
         now: dt.datetime, inbound_id: int | None, schedules: Schedules,
     ) -> int:
-        """One step of the person's conversation, its effects and its write-back, then the
-        steps it starts for others (a help request alerts the school's officer)."""
-        today = schedules.local_date(person, now)
+        """One step of the person's conversation (their role's flow), its effects and its
+        write-back, then the steps it starts for others (a help request alerts the school's
+        officer, a nudge reaches a headmaster)."""
+        flow = flow_for(person.role)
+        if isinstance(event, get_args(Notice)):
+            # A notice leaves the conversation where it is: no lock taken, nothing written
+            # back (so telling a whole block of a milestone never waits on their messages).
+            state = State(*store.conversation_state(session, person.id))
+            result = flow.step(self._snapshot(session, flow, person, event, now, schedules),
+                               state, event, now)
+            return self._apply(session, person, result, now, inbound_id, schedules,
+                               write_back=False)
         name, context = store.lock_conversations(session, [person.id], now)[person.id]
-        state = State(name, context)
-        if person.role in OFFICERS:
-            text = event.text if isinstance(event, Message) else ""
-            # A digest or an alert carries what it needs; only a message may ask for the
-            # officer's area as of now ("status", "school CODE").
-            officer_snapshot = (self._officer_snapshot(session, person, text, now)
-                                if isinstance(event, Message) else
-                                officer.OfficerSnapshot(person.id, person.name, person.language,
-                                                        person.opted_out_at is not None))
-            result = officer.step(officer_snapshot, state, event, now)
-        else:
-            result = step(store.snapshot(session, person, today, now), state, event, now)
+        result = flow.step(self._snapshot(session, flow, person, event, now, schedules),
+                           State(name, context), event, now)
         return self._apply(session, person, result, now, inbound_id, schedules)
 
+    def _snapshot(self, session: Session, flow: Flow[Any], person: Person, event: Any,
+                  now: dt.datetime, schedules: Schedules) -> Any:
+        """What the person's flow reads: the person alone when the event needs no more, else
+        a headmaster's projects or an officer's area as of now."""
+        if flow.needs_only_the_person(event):
+            return flow.minimal(person.id, person.name, person.language,
+                                person.opted_out_at is not None)
+        if flow.snapshot is Snapshot:
+            return store.snapshot(session, person, schedules.local_date(person, now), now)
+        text = event.text if isinstance(event, Message) else ""
+        return self._officer_snapshot(session, person, text, now)
+
     def _apply(self, session: Session, person: Person, result: Step, now: dt.datetime,
-               inbound_id: int | None, schedules: Schedules) -> int:
+               inbound_id: int | None, schedules: Schedules, write_back: bool = True) -> int:
         """The row-by-row path: each effect through the applier, then the conversation."""
+        def tell(other_id: int, notice: Notice) -> int:
+            return self._run_for(session, other_id, notice, now, None, schedules)
+
         applier = Applier(session, person, now, inbound_id, schedules.local_date(person, now),
-                          schedules)
+                          schedules, tell)
         for effect in result.effects:
             applier.apply(effect)
-        store.save_conversations(session, [(person.id, rules.conversation(
-            result.state.name, result.state.context, now))])
+        if write_back:
+            store.save_conversations(session, [(person.id, rules.conversation(
+                result.state.name, result.state.context, now))])
         replies = applier.replies
         # Others the step concerns come next, in the same transaction.
         for other_id, other_event in applier.follow_ups:

@@ -26,6 +26,7 @@ from babel import Locale, UnknownLocaleError
 from openpyxl.utils.exceptions import InvalidFileException
 from tqdm import tqdm
 
+from flows.registry import FLOWS
 from storage.db import Database
 from storage.roster import RosterPerson, RosterSchool, existing_school_codes, upsert
 
@@ -33,11 +34,13 @@ REQUIRED_COLUMNS = tuple(
     "role name phone language school_code school_name district block cluster".split()
 )
 OPTIONAL_COLUMNS = ("channel", "second_language", "state", "timezone")
-ROLES = ("headmaster", "beo", "deo", "state")  # deo: a district education officer
+# Every role with a conversation (flows/registry.py: a new role is one entry there), and the
+# state team, who work on the dashboard. deo: a district education officer.
+ROLES = (*FLOWS, "state")
 CHANNELS = ("whatsapp", "sms", "whatsapp-only")
 # The import summary's lines for people: (role, label), in this order.
-PEOPLE_LABELS = (("headmaster", "headmasters"), ("beo", "BEOs"), ("deo", "DEOs"),
-                 ("state", "state team"))
+LABELS = {"headmaster": "headmasters", "beo": "BEOs", "deo": "DEOs", "state": "state team"}
+PEOPLE_LABELS = tuple((role, LABELS.get(role, f"{role}s")) for role in ROLES)
 # Smaller files import in a blink; a progress bar there would only be noise.
 PROGRESS_ABOVE_ROWS = 1000
 # Limits checked before a workbook is parsed, so a small file cannot unpack into gigabytes

@@ -30,12 +30,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.engine.engine import Engine
 from bot.worker.media_hosts import REDIRECTS, DeadlinePassed, MediaHosts, Refused, Transfer
+from flows.events import EvidenceRefusal, EvidenceRefused
 from flows.evidence_types import kind_of
-from storage import conversations
 from storage.db import Database
 from storage.media_store import MediaNotAccepted, MediaStore, MediaTooLarge, StoredFile
-from storage.models import Evidence, Person, Project, Task
+from storage.models import Evidence, Project, Task
 
 log = logging.getLogger(__name__)
 
@@ -151,22 +152,22 @@ class MediaFetcher:
         if fetched.too_large:
             evidence.status = "rejected"
             evidence.error = f"larger than {self.settings.media_max_bytes} bytes"
-            self._reply(session, evidence, "evidence.too_large",
-                        {"limit_mb": limit_mb(self.settings.media_max_bytes)})
+            self._refused(session, evidence, now, "too_large", 0,
+                          limit_mb(self.settings.media_max_bytes))
             return "rejected"
         position = session.scalar(select(Task.position).where(Task.id == evidence.task_id))
         if fetched.not_accepted is not None:
             evidence.status = "rejected"
             evidence.error = f"not an accepted file type ({fetched.not_accepted or 'unknown'})"
             log.warning("evidence %s: %s, not kept", evidence.id, evidence.error)
-            self._reply(session, evidence, "evidence.not_accepted", {"position": position})
+            self._refused(session, evidence, now, "not_accepted", position)
             return "rejected"
         if fetched.refused is not None:
             # Not Twilio's: no later try would fetch it, so the headmaster is asked at once.
             evidence.status = "rejected"
             evidence.error = f"not fetched: {fetched.refused}"
             log.warning("evidence %s: %s", evidence.id, evidence.error)
-            self._reply(session, evidence, "evidence.fetch_failed", {"position": position})
+            self._refused(session, evidence, now, "fetch_failed", position)
             return "rejected"
         evidence.error = fetched.error
         if evidence.attempts < MAX_ATTEMPTS:
@@ -175,26 +176,24 @@ class MediaFetcher:
             evidence.next_attempt_at = now + (RETRY_AFTER[n] - RETRY_AFTER[n - 1])
             return "retry"
         evidence.status = "rejected"
-        self._reply(session, evidence, "evidence.fetch_failed", {"position": position})
+        self._refused(session, evidence, now, "fetch_failed", position)
         return "rejected"
 
-    def _reply(self, session: Session, evidence: Evidence, key: str,
-               params: dict[str, object]) -> None:
-        """Tells the headmaster of the evidence's project what happened to their file."""
+    def _refused(self, session: Session, evidence: Evidence, now: dt.datetime,
+                 reason: EvidenceRefusal, position: int | None, limit: int | float = 0) -> None:
+        """Tells the headmaster of the evidence's project what happened to their file (their
+        flow says how), as an answer to the message that carried it."""
         found = session.execute(
-            select(Person, Task.project_id)
-            .join(Project, Project.headmaster_id == Person.id)
+            select(Project.headmaster_id, Task.project_id)
             .join(Task, Task.project_id == Project.id)
             .where(Task.id == evidence.task_id)
         ).first()
         if found is None:
             return
-        person, project_id = found
-        conversations.queue_message(
-            session, phone=person.phone, channel=person.channel, key=key, params=params,
-            person_id=person.id, in_reply_to=evidence.inbound_id, project_id=project_id,
-            task_id=evidence.task_id,
-        )
+        headmaster_id, project_id = found
+        notice = EvidenceRefused(project_id, evidence.task_id, position or 0, reason, limit)
+        Engine(self.db, self.settings).notify(session, headmaster_id, notice, now,
+                                              in_reply_to=evidence.inbound_id)
 
     # --- the download -------------------------------------------------------------------------
 
