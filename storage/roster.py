@@ -3,6 +3,8 @@
 Every write is a set-based upsert (INSERT ... ON CONFLICT DO UPDATE) sent in chunks inside ONE
 transaction, so a state's 100,000 headmasters load in seconds and a failure leaves nothing half
 imported. Re-importing updates in place: schools are keyed by code, people by phone.
+Beside the import, two reads of the roster stored: whether it is empty, and the languages
+its people read.
 """
 
 from __future__ import annotations
