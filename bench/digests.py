@@ -45,7 +45,7 @@ import storage.digests as digest_store  # noqa: E402
 from bench import common  # noqa: E402
 from bot.clock.clock import tick  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.language.messages import DIGEST_LIMIT  # noqa: E402
+from bot.language.officer_messages import DIGEST_LIMIT  # noqa: E402
 from bot.worker.outbound import render_row  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

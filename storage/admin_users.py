@@ -111,6 +111,17 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
     return None
 
 
+def user_by_id(session: Session, user_id: int) -> AdminUser | None:
+    return session.get(AdminUser, user_id)
+
+
+def sign_out_everywhere(session: Session, user_id: int, now: dt.datetime) -> None:
+    """Ends every session of the user begun before `now` (a cookie copied elsewhere too)."""
+    user = session.get(AdminUser, user_id)
+    if user is not None:
+        user.signed_out_at = now
+
+
 def users(session: Session) -> list[AdminUser]:
     return list(session.scalars(select(AdminUser).order_by(AdminUser.email)))
 

@@ -60,6 +60,24 @@ def audience_condition(specs: Sequence[AudienceSpec], role: str) -> Any:
     return who
 
 
+def unmatched(session: Session, specs: Sequence[AudienceSpec]) -> list[str]:
+    """Specs that name no school in the roster (a typo, most likely)."""
+    return [str(spec) for spec in specs if spec.kind != "all"
+            and session.scalar(select(School.id).where(spec.matches()).limit(1)) is None]
+
+
+def audience_by_language(session: Session, specs: Sequence[AudienceSpec], role: str
+                         ) -> list[tuple[str, int, int]]:
+    """Who a broadcast would reach, counted without writing: (language, people, how many of
+    them opted out), the biggest language first."""
+    rows = session.execute(
+        select(Person.language, func.count(), func.count(Person.opted_out_at))
+        .where(audience_condition(specs, role))
+        .group_by(Person.language).order_by(func.count().desc(), Person.language)
+    ).all()
+    return [(language, int(count), int(opted_out)) for language, count, opted_out in rows]
+
+
 def create(database: Database, message: dict[str, Any], audience: Sequence[str],
            role: str = "headmaster", media_url: str | None = None,
            send_at: dt.datetime | None = None, kind: str = "circular",
@@ -116,3 +134,22 @@ def report(session: Session, broadcast_id: int) -> BroadcastReport:
             result.failed_by_code[str(code or note or "unknown")] += count
         result.audience += count
     return result
+
+
+def find(session: Session, broadcast_id: int) -> Broadcast | None:
+    """The broadcast, if there is one by that id (read once per session: the identity map
+    keeps it, so a batch of its messages reads it once)."""
+    return session.get(Broadcast, broadcast_id)
+
+
+def newest(session: Session, page: int, per_page: int) -> list[Broadcast]:
+    """Page `page` (from 1) of the broadcasts, newest first, with one more row than
+    `per_page` when a next page follows."""
+    return list(session.scalars(
+        select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+        .offset((page - 1) * per_page).limit(per_page + 1)
+    ))
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Broadcast)) or 0

@@ -108,6 +108,15 @@ REMARK_EVENTS = (TASK_NOT_STARTED, TASK_IN_PROGRESS, TASK_COMPLETED, TASK_SKIPPE
 REMARKS_SEPARATOR = " | "
 
 
+def campaign_exists(session: Session, campaign_id: int) -> bool:
+    return session.get(Campaign, campaign_id) is not None
+
+
+def campaign_ids(session: Session) -> list[int]:
+    """Every campaign's id, in order: what an export may be asked for."""
+    return list(session.scalars(select(Campaign.id).order_by(Campaign.id)))
+
+
 def _filtered(query: Select[Any], campaign_id: int | None, scope: Scope | None,
               status: str | None, silent_at: dt.datetime | None) -> Select[Any]:
     """`query` (which joins Project and School) narrowed by the dashboard's filters."""

@@ -1,6 +1,6 @@
 """The learning loop's tables: replies Kadam did not understand or that were undone, the
 phrases the state team taught, and the stamp that tells each process its copy is current.
-(Beside storage/models.py, which imports this module, to keep each file readable.)"""
+(Beside storage/models/, which imports this module, to keep each file readable.)"""
 
 from __future__ import annotations
 

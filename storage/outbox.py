@@ -124,6 +124,18 @@ def claim(
     return claimed
 
 
+def rows_and_people(session: Session, claimed: Sequence[ClaimedMessage]
+                    ) -> tuple[dict[int, Outbox], dict[int, Person]]:
+    """The outbox rows of a claimed batch and the people they go to, by id: two queries for
+    the whole batch, for rendering each message in its recipient's language."""
+    ids = [c.id for c in claimed]
+    rows = {r.id: r for r in session.scalars(select(Outbox).where(Outbox.id.in_(ids)))}
+    person_ids = [c.person_id for c in claimed if c.person_id is not None]
+    people = {p.id: p for p in session.scalars(
+        select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    return rows, people
+
+
 def _claim(session: Session, status: str, limit: int, now: dt.datetime,
            lease_until: dt.datetime, is_sqlite: bool, replies: bool = False) -> list[Row[Any]]:
     # One status per statement, ordered by next_attempt_at alone, so both databases walk the

@@ -3,6 +3,8 @@
 Every write is a set-based upsert (INSERT ... ON CONFLICT DO UPDATE) sent in chunks inside ONE
 transaction, so a state's 100,000 headmasters load in seconds and a failure leaves nothing half
 imported. Re-importing updates in place: schools are keyed by code, people by phone.
+Beside the import, two reads of the roster stored: whether it is empty, and the languages
+its people read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Person, School, utcnow
@@ -110,6 +113,16 @@ def upsert(
             )
             progress(len(person_chunk))
     return counts
+
+
+def is_empty(session: Session) -> bool:
+    """Whether nobody is in the roster yet."""
+    return not session.scalar(select(func.count()).select_from(Person))
+
+
+def languages(session: Session) -> list[str]:
+    """Every language someone in the roster reads, once each, in no particular order."""
+    return list(session.scalars(select(Person.language).distinct()))
 
 
 def existing_school_codes(database: Database, codes: Iterable[str]) -> set[str]:

@@ -127,6 +127,12 @@ class Scope:
 _NOTHING = Scope(nothing=True)
 
 
+def schools_in(session: Session, scope: Scope) -> int:
+    """How many schools of the roster the scope covers."""
+    return session.scalar(select(func.count()).select_from(School)
+                          .where(scope.condition())) or 0
+
+
 def block_districts(session: Session, block: str) -> list[str]:
     """The districts (as the roster spells them) that have a block of this name."""
     rows = session.scalars(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import Database
@@ -411,6 +411,20 @@ def latest(session: Session, slug: str) -> Template | None:
     """The newest version of the template called `slug`, if any was loaded."""
     query = select(Template).where(Template.slug == slug).order_by(Template.version.desc())
     return session.scalars(query.limit(1)).first()
+
+
+def latest_versions(session: Session) -> list[tuple[Template, int]]:
+    """Every template's latest version, by slug, with how many versions of it were loaded."""
+    newest = (select(Template.slug, func.max(Template.version).label("version"),
+                     func.count().label("versions"))
+              .group_by(Template.slug).subquery())
+    rows = session.execute(
+        select(Template, newest.c.versions)
+        .join(newest, (newest.c.slug == Template.slug)
+              & (newest.c.version == Template.version))
+        .order_by(Template.slug)
+    ).all()
+    return [(template, int(versions)) for template, versions in rows]
 
 
 def store(session: Session, document: dict[str, Any]) -> tuple[Template, bool]:

@@ -13,13 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 import click
-from sqlalchemy import func, make_url, select
+from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config import Settings
 from storage.db import Database, database_url
 from storage.migrate import upgrade
-from storage.models import Person
+from storage.roster import is_empty as roster_is_empty
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def refuse_real_deployment(url: str, settings: Settings) -> str | None:
 def load_demo_data(database: Database) -> bool:
     """Loads the demo roster, the shipped templates and two campaigns into an empty database."""
     with database.sessions() as session:
-        if session.scalar(select(func.count()).select_from(Person)):
+        if not roster_is_empty(session):
             return False
     from bot.cli import main
 

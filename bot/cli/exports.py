@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.sheets.spreadsheets import Counter, csv_chunks, write_csv, write_xlsx
@@ -20,11 +19,13 @@ from storage.exports import (
     MESSAGE_COLUMNS,
     PROJECT_COLUMNS,
     TASK_COLUMNS,
+    campaign_exists,
+    campaign_ids,
     message_rows,
     project_rows,
     task_rows,
 )
-from storage.models import OUTBOX_RANK, Campaign
+from storage.models import OUTBOX_RANK
 
 
 @click.group()
@@ -123,8 +124,8 @@ def export_messages(status: str | None, out: Path | None, raw: bool) -> None:
 
 
 def _check_campaign(session: Session, campaign_id: int | None) -> None:
-    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
-        known = session.scalars(select(Campaign.id).order_by(Campaign.id)).all()
+    if campaign_id is not None and not campaign_exists(session, campaign_id):
+        known = campaign_ids(session)
         raise click.ClickException(
             f"no campaign with id {campaign_id} (campaigns: "
             f"{', '.join(map(str, known)) or 'none yet'})"

@@ -4,7 +4,6 @@ what they see."""
 from __future__ import annotations
 
 import click
-from sqlalchemy import func, select
 
 from storage.admin_users import (
     MIN_PASSWORD,
@@ -15,8 +14,7 @@ from storage.admin_users import (
     remove_user,
     users,
 )
-from storage.models import School
-from storage.scope import ROLES, Scope
+from storage.scope import ROLES, Scope, schools_in
 
 
 @click.group()
@@ -48,8 +46,7 @@ def user_add(email: str, role: str, scope: str | None, password: str | None) -> 
                 account, created = add_user(session, email, password, role, scope)
             except UserError as error:
                 raise click.ClickException(str(error)) from error
-            schools = session.scalar(select(func.count()).select_from(School)
-                                     .where(Scope.of(role, scope).condition()))
+            schools = schools_in(session, Scope.of(role, scope))
             email = account.email
     finally:
         db.dispose()

@@ -20,22 +20,17 @@ import uuid
 from dataclasses import dataclass
 
 import click
-from sqlalchemy import Connection, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection
 
 from bot.config import Settings
 from bot.engine.engine import Engine
 from flows.events import DigestDue
-from storage import digests, due, retention
+from storage import digests, due, lease, retention
 from storage.db import Database
 from storage.media_store import MediaStore
-from storage.models import ClockLease
 from storage.schedule import QuietHours
 
 log = logging.getLogger(__name__)
-
-ADVISORY_LOCK = 0x4B4144414D  # "KADAM"
-LEASE_NAME = "clock"
 
 
 @dataclass
@@ -112,49 +107,24 @@ class Leadership:
         # server drops the connection and the lock with it, and a standby takes over.
         try:
             if self._connection is not None:
-                self._connection.execute(text("SELECT 1"))
+                lease.check_advisory_lock(self._connection)
                 return True
-            connection = self.db.engine.connect()
-            # Out of the pool: closing it must really end the session, and the lock with it.
-            connection.detach()
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                     {"key": ADVISORY_LOCK}).scalar()
-            connection.commit()
-            if got:
-                self._connection = connection
-                return True
-            connection.close()
-            return False
+            self._connection = lease.take_advisory_lock(self.db)
+            return self._connection is not None
         except Exception:  # noqa: BLE001 - a broken connection means we no longer lead
             log.exception("lost the clock's database connection")
             self.release()
             return False
 
     def _renew_lease(self, now: dt.datetime) -> bool:
-        expires = now + self.lease
-        with self.db.transaction() as session:
-            session.execute(
-                sqlite.insert(ClockLease)
-                .values(name=LEASE_NAME, holder=self.holder, expires_at=expires)
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
-            taken = session.execute(
-                update(ClockLease)
-                .where(ClockLease.name == LEASE_NAME,
-                       (ClockLease.holder == self.holder) | (ClockLease.expires_at < now))
-                .values(holder=self.holder, expires_at=expires)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(getattr(taken, "rowcount", 0))
+        return lease.renew_lease(self.db, self.holder, now, self.lease)
 
     def release(self) -> None:
         """Stops leading. The unlock is explicit: a closed connection's lock is only dropped
         once the server notices, and a standby may ask before then."""
         if self._connection is not None:
             try:
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                                         {"key": ADVISORY_LOCK})
-                self._connection.commit()
+                lease.release_advisory_lock(self._connection)
             except Exception:  # noqa: BLE001 - a dead connection has dropped the lock anyway
                 log.debug("unlock on a broken connection", exc_info=True)
             finally:

@@ -2,7 +2,8 @@
 
 Flows and the engine emit keys and parameters; this module turns them into text through Babel.
 Each sentence is one catalog entry with named placeholders, so translators see whole sentences
-and can reorder them. Lists (tasks, projects) are built from whole-line entries.
+and can reorder them. Lists (tasks, projects) are built from whole-line entries. The officers'
+messages are rendered in officer_messages.py, and the parts messages share are in parts.py.
 
 Four parameters make a message shorter, for SMS (sms_fit.py chooses them): `photo_short`
 (a task prompt's photo request in a few words), `shown` (at most that many items of each list,
@@ -22,7 +23,9 @@ from typing import Any
 
 from babel.dates import format_date
 
-from bot.language.i18n import Translator, _, format_params, number
+from bot.language import officer_messages
+from bot.language.i18n import Translator, _, format_params
+from bot.language.parts import PROJECT_STATUS, TASK_STATUS, listed
 
 
 @dataclass(frozen=True)
@@ -53,21 +56,6 @@ OPTIONS = {
     "option.photos": _("This week's photos"),
     "option.share_yes": _("Yes, share it"),
     "option.share_no": _("No, keep it private"),
-}
-
-TASK_STATUS = {
-    "not_started": _("not started"),
-    "in_progress": _("in progress"),
-    "completed": _("done"),
-    "skipped": _("skipped"),
-}
-
-PROJECT_STATUS = {
-    "invited": _("invited"),
-    "started": _("started"),
-    "in_progress": _("in progress"),
-    "submitted": _("completed"),
-    "lapsed": _("paused"),
 }
 
 # Messages whose whole text is one sentence-set with placeholders.
@@ -234,7 +222,7 @@ def _details(t: Translator, p: Mapping[str, Any]) -> str:
         head = t.gettext("“%(title)s”: %(objective)s") % p
     else:
         head = t.gettext("Tasks of “%(title)s”:") % p
-    lines = _listed(t, p, p["tasks"], lambda item: _task_line(t, item))
+    lines = listed(t, p, p["tasks"], lambda item: _task_line(t, item))
     return head + "\n" + "\n".join(lines) + "\n\n" + t.gettext("Shall we start?")
 
 
@@ -292,7 +280,7 @@ def _no_such_task(t: Translator, p: Mapping[str, Any]) -> str:
     if p.get("by_status"):
         lines = _by_status(t, p["tasks"])
     else:
-        lines = _listed(t, p, p["tasks"], lambda item: _task_line(t, item))
+        lines = listed(t, p, p["tasks"], lambda item: _task_line(t, item))
     head = t.gettext("There is no task %(number)s in “%(title)s”. Its tasks:") % p
     return head + "\n" + "\n".join(lines)
 
@@ -316,7 +304,7 @@ def _status(t: Translator, p: Mapping[str, Any]) -> str:
                   "status": t.gettext(PROJECT_STATUS.get(project["status"], project["status"]))}
         return t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s)") % values
 
-    lines = _listed(t, p, p["projects"], line)
+    lines = listed(t, p, p["projects"], line)
     return t.gettext("Your progress:") + "\n" + "\n".join(lines)
 
 
@@ -358,22 +346,8 @@ def _by_status(t: Translator, tasks: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def _shown(p: Mapping[str, Any], most: int) -> int:
-    """How many items of a list to show: `most`, or fewer where `shown` says so."""
-    return min(most, p["shown"]) if p.get("shown") is not None else most
-
-
-def _listed(t: Translator, p: Mapping[str, Any], items: Sequence[Any],
-            line: Callable[[Any], str]) -> list[str]:
-    """Each item as a line: all of them, or the first `shown` and then "and N more"."""
-    cap = _shown(p, len(items))
-    more = [t.gettext("and %(count)s more") % {"count": len(items) - cap}] if (
-        len(items) > cap) else []
-    return [line(item) for item in items[:cap]] + more
-
-
 def _which_task(t: Translator, p: Mapping[str, Any]) -> str:
-    lines = _listed(t, p, p["tasks"], lambda item: _task_line(t, item))
+    lines = listed(t, p, p["tasks"], lambda item: _task_line(t, item))
     return t.gettext("Which task is this for? Reply with its number:") + "\n" + "\n".join(lines)
 
 
@@ -385,100 +359,7 @@ def _evidence_saved(t: Translator, p: Mapping[str, Any]) -> str:
     ) % p
 
 
-DIGEST_LIMIT = 1000  # one WhatsApp message an officer reads in a glance
 STORY_BRIEF = 60  # characters of a story of change kept in its SMS form
-NAMES_SHOWN = 3
-BLOCKS_SHOWN = 5
-
-
-def _names(t: Translator, names: list[str], most: int = NAMES_SHOWN) -> str:
-    """The first few names, then "and N more"."""
-    shown = ", ".join(names[:most])
-    if len(names) <= most:
-        return shown
-    return t.gettext("%(names)s and %(count)s more") % {"names": shown,
-                                                         "count": len(names) - most}
-
-
-def _digest_section(t: Translator, c: Mapping[str, Any], p: Mapping[str, Any]) -> list[str]:
-    values = {k: number(t, v) for k, v in c.items()}
-    lines = [t.gettext("“%(title)s”: %(started)s of %(schools)s schools started, "
-                       "%(completed)s completed.") % values]
-    # A district officer reads the blocks furthest behind first; the rest are one line.
-    blocks = sorted(c.get("blocks", []), key=lambda b: (b["completed"] / max(b["schools"], 1),
-                                                        b["block"]))
-    most = 0 if p.get("brief") else _shown(p, BLOCKS_SHOWN)
-    for block in blocks[:most]:
-        lines.append(t.gettext("%(block)s: %(completed)s of %(schools)s completed")
-                     % {k: number(t, v) for k, v in block.items()})
-    if len(blocks) > most and not p.get("brief"):
-        lines.append(t.gettext("and %(count)s more blocks") % {"count": len(blocks) - most})
-    names = _shown(p, NAMES_SHOWN)
-    if c.get("task") and not p.get("brief"):
-        task = c["task"]
-        lines.append(t.gettext("Most schools are on task %(position)s: %(title)s") % {
-            "position": task["position"], "title": t.pick(task["title"])})
-    if c.get("completed_this_week") and not p.get("brief"):
-        lines.append(t.gettext("Completed this week: %(names)s") % {
-            "names": _names(t, c["completed_this_week"], names)})
-    if c.get("help"):
-        lines.append(t.gettext("Asked for help: %(names)s") % {
-            "names": _names(t, c["help"], names)})
-    if c.get("silent"):
-        lines.append(t.gettext("Silent for 7 days or more: %(names)s") % {
-            "names": _names(t, c["silent"], names)})
-    return lines
-
-
-def _digest(t: Translator, p: Mapping[str, Any]) -> str:
-    head = t.gettext("Namaste %(name)s! This week in %(area)s:") % p
-    if not p.get("campaigns"):
-        return head + "\n" + t.gettext("No campaign is running in your schools this week.")
-    text = head
-    room = DIGEST_LIMIT - 120  # the numbered replies (1, 2, 3) follow the text
-    most = _shown(p, len(p["campaigns"]))
-    for n, campaign in enumerate(p["campaigns"]):
-        section = "\n".join(_digest_section(t, campaign, p))
-        if n >= most or len(text) + len(section) + 2 > room:
-            text += "\n\n" + t.gettext("More campaigns are on the dashboard.")
-            break
-        text += "\n\n" + section
-    return text
-
-
-def _digest_silent(t: Translator, p: Mapping[str, Any]) -> str:
-    if not p["schools"]:
-        return t.gettext("No school has been silent for 7 days or more.")
-    lines = _listed(t, p, p["schools"], lambda s: t.gettext("%(name)s (%(code)s): %(days)s days")
-                    % {**s, "days": s["days"] or "-"})
-    return t.gettext("Silent for 7 days or more:") + "\n" + "\n".join(lines)
-
-
-def _digest_photos(t: Translator, p: Mapping[str, Any]) -> str:
-    if not p["photos"]:
-        return t.gettext("No photos this week yet.")
-    lines = _listed(t, p, p["photos"],
-                    lambda photo: t.gettext("%(school)s, task %(task)s: %(url)s") % photo)
-    return t.gettext("This week's photos:") + "\n" + "\n".join(lines)
-
-
-def _help_alert(t: Translator, p: Mapping[str, Any]) -> str:
-    return t.gettext(
-        "Help requested: %(headmaster)s of %(school)s needs help with “%(task)s”. They wrote: "
-        "%(text)s\nReply to this message and your answer goes to them."
-    ) % {**p, "task": t.pick(p["task"])}
-
-
-def _school_report(t: Translator, p: Mapping[str, Any]) -> str:
-    def line(project: Mapping[str, Any]) -> str:
-        values = {**project, "title": t.pick(project["title"]),
-                  "status": t.gettext(PROJECT_STATUS.get(project["status"], project["status"])),
-                  "days": project["days"] if project["days"] is not None else "-"}
-        return t.gettext("“%(title)s”: %(done)s of %(total)s tasks done (%(status)s), "
-                         "last heard %(days)s days ago") % values
-
-    head = t.gettext("%(school)s (%(code)s), headmaster %(headmaster)s") % p
-    return "\n".join([head, *_listed(t, p, p["projects"], line)])
 
 
 def _language_choice(t: Translator, p: Mapping[str, Any]) -> str:
@@ -501,7 +382,7 @@ def _stories(t: Translator, p: Mapping[str, Any]) -> str:
             words = words[:STORY_BRIEF].rsplit(" ", 1)[0] + "…"
         return t.gettext("%(school)s: “%(story)s”") % {**story, "story": words}
 
-    lines = _listed(t, p, p["stories"], line)
+    lines = listed(t, p, p["stories"], line)
     return t.gettext("🎉 Stories of change from our schools this week:") + "\n" + "\n".join(
         lines)
 
@@ -522,11 +403,11 @@ RENDERERS: dict[str, Callable[[Translator, Mapping[str, Any]], str]] = {
     "evidence.which_task": _which_task,
     "evidence.saved": _evidence_saved,
     "language.choose": _language_choice,
-    "digest": _digest,
-    "digest.silent": _digest_silent,
-    "digest.photos": _digest_photos,
-    "help.alert": _help_alert,
-    "school.report": _school_report,
+    "digest": officer_messages.digest,
+    "digest.silent": officer_messages.digest_silent,
+    "digest.photos": officer_messages.digest_photos,
+    "help.alert": officer_messages.help_alert,
+    "school.report": officer_messages.school_report,
     "broadcast": _broadcast,
     "celebration.stories": _stories,
 }

@@ -22,10 +22,10 @@ from werkzeug.wrappers import Response
 from bot.config import Settings
 from bot.web.fields import IdConverter
 from flows.evidence_types import accepted_type
+from storage import evidence as evidence_rows
 from storage.db import Database
 from storage.digests import link_expiry, unexpiring_link
 from storage.gallery import INLINE_TYPES
-from storage.models import Evidence
 
 blueprint = Blueprint("evidence", __name__)
 
@@ -58,7 +58,7 @@ def photo(evidence_id: int, token: str) -> Response:
         return _expired(settings)
     database: Database = current_app.extensions["kadam.db"]
     with database.sessions() as session:
-        evidence = session.get(Evidence, evidence_id)
+        evidence = evidence_rows.find(session, evidence_id)
     if evidence is None or evidence.status != "stored" or not evidence.path:
         abort(404)
     root = Path(settings.media_dir).resolve()

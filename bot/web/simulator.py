@@ -24,15 +24,16 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot.config import Settings
 from bot.engine.engine import Engine, Inbound
 from bot.language.messages import Rendered
 from bot.worker.outbound import render_row, sms_row
+from storage.conversations import person_by_phone
 from storage.db import Database
-from storage.models import InboundMessage, Outbox, Person, School
+from storage.models import Person
+from storage.simulator import people_with_schools, recent_messages
 
 blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -92,11 +93,8 @@ def _db() -> Database:
 def page() -> str:
     phone = _phone(request.args.get("phone", ""))
     with _db().sessions() as session:
-        people = session.execute(
-            select(Person, School.name).outerjoin(School, School.id == Person.school_id)
-            .order_by(Person.role, Person.name).limit(500)
-        ).all()
-        person = session.scalars(select(Person).where(Person.phone == phone)).first()
+        people = people_with_schools(session, limit=500)
+        person = person_by_phone(session, phone)
         bubbles = _history(session, person) if person else []
     return render_template("simulator.html", people=people, person=person, bubbles=bubbles)
 
@@ -109,14 +107,7 @@ def _phone(raw: str) -> str:
 
 def _history(session, person: Person) -> list[Bubble]:
     settings: Settings = current_app.config["KADAM"]
-    inbound = session.scalars(
-        select(InboundMessage).where(InboundMessage.phone == person.phone)
-        .order_by(InboundMessage.id.desc()).limit(HISTORY)
-    ).all()
-    outbound = session.scalars(
-        select(Outbox).where(Outbox.phone == person.phone)
-        .order_by(Outbox.id.desc()).limit(HISTORY)
-    ).all()
+    inbound, outbound = recent_messages(session, person.phone, HISTORY)
     items: list[tuple[object, int, int, Bubble]] = []
     for msg in inbound:
         mine = Bubble(True, msg.body, _time(msg.received_at), [], "", "", len(msg.media or []))
@@ -141,7 +132,7 @@ def send() -> Response:
     phone = _phone(request.form.get("phone", ""))
     text = request.form.get("text", "")
     with _db().sessions() as session:
-        person = session.scalars(select(Person).where(Person.phone == phone)).first()
+        person = person_by_phone(session, phone)
         if person is None:
             abort(404)
         channel = person.channel

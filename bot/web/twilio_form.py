@@ -2,7 +2,7 @@
 
 Every field Kadam keeps has a shape Twilio never leaves: sids of ASCII letters and digits,
 counts and codes of ASCII digits, at most 10 media, URLs that are http(s), and no more
-characters than the column that keeps it holds (read from storage/models.py, so the two cannot
+characters than the column that keeps it holds (read from storage/models/, so the two cannot
 drift apart). A form that breaks one cannot be a Twilio request: `NotTwilio` says which field
 (never its value, which may be a phone number), the webhook answers 400 and nothing is stored.
 

@@ -23,7 +23,6 @@ import logging
 from typing import NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
-from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.request_validator import RequestValidator
@@ -33,6 +32,7 @@ from bot.engine.engine import Engine
 from bot.web import twilio_form
 from bot.web.twilio_form import NotTwilio
 from storage.db import Database
+from storage.ping import ping
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,7 @@ def _reason(error: Exception) -> str:
 @blueprint.get("/healthz")
 def healthz() -> Response:
     try:
-        with _database().engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ping(_database())
     except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
         # A balancer polls this every few seconds: one line each, not a traceback.
         log.warning("health check failed: %s", _reason(error))

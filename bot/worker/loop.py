@@ -18,14 +18,12 @@ import math
 import os
 import signal
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, fields, replace
 from types import FrameType
 from typing import Any
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -44,6 +42,7 @@ from bot.worker.channels import (
 )
 from bot.worker.media import MediaFetcher
 from bot.worker.outbound import render_row, rows_params, sms_row
+from bot.worker.rate import Pace
 from bot.worker.sms import sms_cost
 from storage import outbox
 from storage.db import Database
@@ -65,30 +64,6 @@ INBOUND_POLL = 0.25  # how often an idle worker looks for messages the webhook o
 REPLY_WAIT = 2.0  # seconds of paced sends at most in hand ahead of a newly claimed reply
 DEFAULT_THREADS = 8
 INBOUND_BATCH = 200  # queued inbound messages looked up at a time
-
-
-class Pace:
-    """A token bucket holding one token: sends are spaced at least 1/rate apart, whichever
-    thread makes them. A rate of 0 or less means no limit.
-
-    Each caller reserves the next free slot under the lock and sleeps outside it, so the
-    threads share the rate without queueing on the lock. Idle time does not bank a burst.
-    """
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 @dataclass
@@ -287,12 +262,8 @@ class Worker:
         go now are settled (opted out, quiet hours, no allowed form, a bad message)."""
         ready: list[tuple[outbox.ClaimedMessage, OutgoingMessage]] = []
         settled: list[Result] = []
-        ids = [c.id for c in claimed]
         with self.db.sessions() as session:
-            rows = {r.id: r for r in session.scalars(select(Outbox).where(Outbox.id.in_(ids)))}
-            person_ids = [c.person_id for c in claimed if c.person_id is not None]
-            people = {p.id: p for p in session.scalars(
-                select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+            rows, people = outbox.rows_and_people(session, claimed)
             # Filled once per message, for the whole batch at once: a launch's invitations
             # take one query between them.
             params = rows_params(session, rows.values())

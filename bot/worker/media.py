@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass
 
 import urllib3
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -34,9 +33,10 @@ from bot.engine.engine import Engine
 from bot.worker.media_hosts import REDIRECTS, DeadlinePassed, MediaHosts, Refused, Transfer
 from flows.events import EvidenceRefusal, EvidenceRefused
 from flows.evidence_types import kind_of
+from storage import evidence as evidence_rows
 from storage.db import Database
 from storage.media_store import MediaNotAccepted, MediaStore, MediaTooLarge, StoredFile
-from storage.models import Evidence, Project, Task
+from storage.models import Evidence
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +83,6 @@ class MediaFetcher:
 
     # --- the queue ----------------------------------------------------------------------------
 
-    def _due(self, now: dt.datetime) -> Select[tuple[Evidence]]:
-        # A row written without a due time (older code paths) is due from its arrival.
-        due_at = func.coalesce(Evidence.next_attempt_at, Evidence.created_at)
-        return (
-            select(Evidence)
-            .where(Evidence.status == "pending", Evidence.source_url.is_not(None),
-                   Evidence.attempts < MAX_ATTEMPTS, due_at <= now)
-            .order_by(Evidence.id)
-            .limit(1)
-        )
-
     def fetch_next(self, now: dt.datetime, tried: set[int]) -> str | None:
         """Fetches one due item not in `tried` (the ids this pass has already had a go at, so a
         failing file waits for its next turn); returns "stored", "rejected", "retry", "skipped"
@@ -101,9 +90,9 @@ class MediaFetcher:
         if self.db.is_sqlite:
             return self._fetch_next_sqlite(now, tried)
         with self.db.transaction() as session:
-            evidence = session.scalars(
-                self._pick(now, tried).with_for_update(skip_locked=True)
-            ).first()
+            with self._lock:
+                skip = list(tried)
+            evidence = evidence_rows.next_to_fetch(session, now, MAX_ATTEMPTS, skip, lock=True)
             if evidence is None:
                 return None
             with self._lock:
@@ -111,26 +100,17 @@ class MediaFetcher:
             fetched = self.download(evidence.source_url or "")
             return self._record(session, evidence, fetched, now)
 
-    def _pick(self, now: dt.datetime, tried: set[int]) -> Select[tuple[Evidence]]:
-        query = self._due(now)
-        with self._lock:
-            skip = list(tried)
-        return query.where(Evidence.id.not_in(skip)) if skip else query
-
     def _fetch_next_sqlite(self, now: dt.datetime, tried: set[int]) -> str | None:
         # The lock makes picking and adding to `tried` one step for this process's threads.
         with self._lock, self.db.transaction() as session:
-            query = self._due(now)
-            if tried:
-                query = query.where(Evidence.id.not_in(list(tried)))
-            evidence = session.scalars(query).first()
+            evidence = evidence_rows.next_to_fetch(session, now, MAX_ATTEMPTS, list(tried))
             if evidence is None:
                 return None
             tried.add(evidence.id)
             picked = (evidence.id, evidence.attempts, evidence.source_url)
         fetched = self.download(picked[2] or "")
         with self.db.transaction() as session:
-            evidence = session.get(Evidence, picked[0])
+            evidence = evidence_rows.find(session, picked[0])
             if evidence is None or (evidence.status, evidence.attempts) != ("pending", picked[1]):
                 return "skipped"  # another process got there first
             return self._record(session, evidence, fetched, now)
@@ -155,7 +135,7 @@ class MediaFetcher:
             self._refused(session, evidence, now, "too_large", 0,
                           limit_mb(self.settings.media_max_bytes))
             return "rejected"
-        position = session.scalar(select(Task.position).where(Task.id == evidence.task_id))
+        position = evidence_rows.task_number(session, evidence)
         if fetched.not_accepted is not None:
             evidence.status = "rejected"
             evidence.error = f"not an accepted file type ({fetched.not_accepted or 'unknown'})"
@@ -183,11 +163,7 @@ class MediaFetcher:
                  reason: EvidenceRefusal, position: int | None, limit: int | float = 0) -> None:
         """Tells the headmaster of the evidence's project what happened to their file (their
         flow says how), as an answer to the message that carried it."""
-        found = session.execute(
-            select(Project.headmaster_id, Task.project_id)
-            .join(Task, Task.project_id == Project.id)
-            .where(Task.id == evidence.task_id)
-        ).first()
+        found = evidence_rows.headmaster_of(session, evidence)
         if found is None:
             return
         headmaster_id, project_id = found

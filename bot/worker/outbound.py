@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from bot.language.messages import Rendered, render
 from bot.language.sms_fit import sms_text
+from storage import broadcasts
 from storage.campaigns import invitation_params_many
-from storage.models import Broadcast, Outbox, Person
+from storage.models import Outbox, Person
 from storage.retention import PURGED_PARAMS
 
 # A message whose text the purge or an erasure emptied (storage/retention.py).
@@ -38,7 +39,7 @@ def rows_params(session: Session, rows: Iterable[Outbox]) -> dict[int, dict[str,
         if row.broadcast_id and not params[row.id]:
             # A broadcast's rows point at its one copy of the text (or the stories it
             # celebrates); the session's identity map reads each broadcast once.
-            broadcast = session.get(Broadcast, row.broadcast_id)
+            broadcast = broadcasts.find(session, row.broadcast_id)
             message = broadcast.message if broadcast else {}
             params[row.id] = ({"stories": message["stories"]} if "stories" in message
                               else {"text": message})

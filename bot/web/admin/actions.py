@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from flask import current_app, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -40,9 +39,10 @@ from bot.sheets.roster import (
     validate,
 )
 from bot.web.admin import blueprint, db, sessions, state_only
+from storage import roster as roster_store
 from storage import templates as template_store
 from storage.broadcasts import ROLES as BROADCAST_ROLES
-from storage.broadcasts import BroadcastError, audience_condition, create
+from storage.broadcasts import BroadcastError, audience_by_language, create, unmatched
 from storage.campaigns import (
     REASONS,
     START_WITHIN,
@@ -52,7 +52,6 @@ from storage.campaigns import (
     parse_audience,
     preview,
 )
-from storage.models import Person, School, Template
 from storage.roster import upsert
 from storage.schedule import zone
 
@@ -116,13 +115,6 @@ def _audience(text: str) -> list[AudienceSpec]:
     if problems:
         raise BadInput("; ".join(problems))
     return list(dict.fromkeys(specs))
-
-
-def _unmatched(specs: list[AudienceSpec]) -> list[str]:
-    """Specs that name no school in the roster (a typo, most likely)."""
-    with sessions() as s:
-        return [str(spec) for spec in specs if spec.kind != "all"
-                and s.scalar(select(School.id).where(spec.matches()).limit(1)) is None]
 
 
 # -- roster ----------------------------------------------------------------------------------
@@ -191,17 +183,8 @@ class TemplateRow:
 def loaded_templates() -> list[TemplateRow]:
     """Every template's latest version, by slug."""
     with sessions() as s:
-        newest = (select(Template.slug, func.max(Template.version).label("version"),
-                         func.count().label("versions"))
-                  .group_by(Template.slug).subquery())
-        rows = s.execute(
-            select(Template, newest.c.versions)
-            .join(newest, (newest.c.slug == Template.slug)
-                  & (newest.c.version == Template.version))
-            .order_by(Template.slug)
-        ).all()
-        return [TemplateRow(t.slug, t.version, int(versions), _title(t.title), len(t.tasks),
-                            t.loaded_at) for t, versions in rows]
+        return [TemplateRow(t.slug, t.version, versions, _title(t.title), len(t.tasks),
+                            t.loaded_at) for t, versions in template_store.latest_versions(s)]
 
 
 def _title(title: Any) -> str:
@@ -359,7 +342,7 @@ def _locale(code: str) -> Locale | None:
 def roster_languages() -> list[str]:
     """English, then every language someone in the roster reads."""
     with sessions() as s:
-        found = s.scalars(select(Person.language).distinct()).all()
+        found = roster_store.languages(s)
     return ["en", *sorted({code for code in found if code and code != "en"})]
 
 
@@ -428,17 +411,13 @@ class BroadcastAudience:
 def broadcast_audience(form: BroadcastForm) -> BroadcastAudience:
     """Who a broadcast would reach, counted without writing: people by language, and how many
     of them opted out (they are recorded as not sent)."""
-    result = BroadcastAudience(unmatched=_unmatched(form.specs))
     with sessions() as s:
-        rows = s.execute(
-            select(Person.language, func.count(), func.count(Person.opted_out_at))
-            .where(audience_condition(form.specs, form.role))
-            .group_by(Person.language).order_by(func.count().desc(), Person.language)
-        ).all()
+        result = BroadcastAudience(unmatched=unmatched(s, form.specs))
+        rows = audience_by_language(s, form.specs, form.role)
     for language, count, opted_out in rows:
-        result.people += int(count)
-        result.opted_out += int(opted_out)
-        result.by_language.append((language, language_name(language), int(count),
+        result.people += count
+        result.opted_out += opted_out
+        result.by_language.append((language, language_name(language), count,
                                    language in form.message))
     return result
 

@@ -15,7 +15,13 @@ from typing import Any
 from flask import current_app, g, redirect, render_template, request, session, url_for
 
 from bot.web.admin import blueprint, db, is_admin_path
-from storage.admin_users import AccountDisabled, TooManyAttempts, authenticate
+from storage.admin_users import (
+    AccountDisabled,
+    TooManyAttempts,
+    authenticate,
+    sign_out_everywhere,
+    user_by_id,
+)
 from storage.models import AdminUser
 from storage.scope import Scope
 
@@ -36,7 +42,7 @@ def load_user() -> bool:
         session.clear()
         return False
     with db().sessions() as s:
-        user = s.get(AdminUser, user_id)
+        user = user_by_id(s, user_id)
         if user is None or session.get("key") != _fingerprint(user) or (
                 user.signed_out_at is not None
                 and signed_in <= user.signed_out_at.timestamp()) or (
@@ -104,8 +110,6 @@ def logout() -> Any:
     cookie copied off a shared computer stops working too."""
     if load_user():
         with db().transaction() as s:
-            user = s.get(AdminUser, g.user.id)
-            if user is not None:
-                user.signed_out_at = dt.datetime.now(dt.UTC)
+            sign_out_everywhere(s, g.user.id, dt.datetime.now(dt.UTC))
     session.clear()
     return redirect(url_for("admin.login"))

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, render_template, request
-from sqlalchemy import func, select
 
 from bot.web.admin import blueprint, sessions, state_only, whole
+from storage import broadcasts as broadcast_store
 from storage.broadcasts import BroadcastReport, report
 from storage.delivery import describe
-from storage.models import Broadcast
 
 PER_PAGE = 10  # each row is a GROUP BY over its recipients (100,000 for a state circular)
 # The report's columns, in the order a message moves through them; then where it stopped.
@@ -48,11 +47,8 @@ def broadcasts() -> str:
     # Bounded like the other pages' numbers: a huge one would overflow the query's OFFSET.
     page = max(1, min(whole(request.args.get("page")) or 1, 100_000))
     with sessions() as session:
-        rows = session.scalars(
-            select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
-            .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)
-        ).all()
-        total = session.scalar(select(func.count()).select_from(Broadcast)) or 0
+        rows = broadcast_store.newest(session, page, PER_PAGE)
+        total = broadcast_store.count(session)
         shown = [(b, preview(b.message or {}), report(session, b.id)) for b in rows[:PER_PAGE]]
     return render_template("admin/broadcasts.html", shown=shown, page=page, total=total,
                            has_next=len(rows) > PER_PAGE, steps=STEPS, codes=codes)
@@ -62,7 +58,7 @@ def broadcasts() -> str:
 @state_only
 def broadcast(broadcast_id: int) -> str:
     with sessions() as session:
-        row = session.get(Broadcast, broadcast_id)
+        row = broadcast_store.find(session, broadcast_id)
         if row is None:
             abort(404)
         result = report(session, broadcast_id)
