@@ -4,6 +4,7 @@ seeing a phrase taught elsewhere at its next message."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 
@@ -12,8 +13,8 @@ import yaml
 from sqlalchemy import event, select
 
 from bot.config import Settings
-from bot.engine import engine as engine_module
 from bot.engine.engine import Engine, Inbound
+from flows import registry
 from flows.headmaster import step as headmaster_step
 from flows.intents import Name, TaughtPhrase, normalise
 from storage import conversations as store
@@ -293,7 +294,8 @@ def flow_that_keeps(monkeypatch):
         given.append(snapshot.taught)
         return headmaster_step(snapshot, state, event, now)
 
-    monkeypatch.setattr(engine_module, "step", step)
+    monkeypatch.setitem(registry.FLOWS, "headmaster",
+                        dataclasses.replace(registry.HEADMASTER, step=step))
     return given
 
 
