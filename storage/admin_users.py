@@ -1,14 +1,27 @@
 """Dashboard users and their sign-ins.
 
 Passwords are hashed with werkzeug (scrypt). Failed sign-ins are rows, not process memory, so
-the limit holds across every gunicorn worker: after FAILURES_PER_EMAIL failures for an address,
-or FAILURES_PER_ADDRESS from one network address, within WINDOW, sign-in waits.
+the limits hold across every gunicorn worker. They slow a guesser without locking the account's
+owner out:
+
+- for one account from one network address, the first FREE_TRIES failures cost nothing; after
+  that each try waits twice as long as the one before (5 s, 10 s, 20 s, ... at most
+  LONGEST_WAIT), counted from the last failure;
+- one network address that fails FAILURES_PER_ADDRESS times within WINDOW (many accounts
+  tried) waits until the window has passed;
+- one account that fails FAILURES_PER_ACCOUNT times within WINDOW from anywhere (a guesser on
+  many addresses) waits the same way, for everyone: a limit high enough that only an attack
+  reaches it.
+
+Someone who mistypes their password from their own computer is never held up by a stranger
+guessing at their address from elsewhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -19,8 +32,11 @@ from storage.models import AdminUser, LoginAttempt
 from storage.scope import Scope, ScopeError, block_districts
 
 WINDOW = dt.timedelta(minutes=15)
-FAILURES_PER_EMAIL = 5
+FREE_TRIES = 3  # failures for one account from one address before waits begin
+FIRST_WAIT = dt.timedelta(seconds=5)
+LONGEST_WAIT = dt.timedelta(minutes=15)
 FAILURES_PER_ADDRESS = 20
+FAILURES_PER_ACCOUNT = 100
 MIN_PASSWORD = 8  # NIST SP 800-63B's floor; length beats rules
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Checked against when the address is unknown, so a wrong address costs as long as a wrong
@@ -33,7 +49,12 @@ class UserError(ValueError):
 
 
 class TooManyAttempts(Exception):
-    """Sign-in refused without checking the password: too many recent failures."""
+    """Sign-in refused without checking the password: too many recent failures. `wait`: how
+    long until the next try is heard."""
+
+    def __init__(self, wait: dt.timedelta):
+        super().__init__(f"wait {wait}")
+        self.wait = wait
 
 
 class AccountDisabled(Exception):
@@ -86,15 +107,10 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
     email = normal_email(email)
     # Failures are counted under the address as it fits the column (PostgreSQL refuses a
     # longer one, a 500); no account has a longer address, so none is mistaken for another.
-    counted = email[:255]
-    since = now - WINDOW
-    by_email = session.scalar(select(func.count()).select_from(LoginAttempt)
-                              .where(LoginAttempt.email == counted, LoginAttempt.at >= since))
-    by_address = session.scalar(select(func.count()).select_from(LoginAttempt)
-                                .where(LoginAttempt.remote_addr == remote_addr,
-                                       LoginAttempt.at >= since))
-    if (by_email or 0) >= FAILURES_PER_EMAIL or (by_address or 0) >= FAILURES_PER_ADDRESS:
-        raise TooManyAttempts()
+    counted, address = email[:255], remote_addr[:64]
+    wait = _wait(session, counted, address, now)
+    if wait > dt.timedelta(0):
+        raise TooManyAttempts(wait)
     user = session.scalars(select(AdminUser).where(AdminUser.email == email)).one_or_none()
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
@@ -105,10 +121,34 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str,
         user.last_login_at = now
         session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
         return user
-    session.add(LoginAttempt(email=counted, remote_addr=remote_addr[:64], at=now))
+    session.add(LoginAttempt(email=counted, remote_addr=address, at=now))
     # Old failures only slow the count down; drop them as we go.
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * WINDOW))
     return None
+
+
+def _wait(session: Session, email: str, address: str, now: dt.datetime) -> dt.timedelta:
+    """How long this account, from this address, must still wait before a try is heard."""
+    since = now - WINDOW
+
+    def failures(*where: Any) -> tuple[int, dt.datetime | None, dt.datetime | None]:
+        count, first, last = session.execute(
+            select(func.count(), func.min(LoginAttempt.at), func.max(LoginAttempt.at))
+            .where(LoginAttempt.at >= since, *where)).one()
+        return int(count or 0), first, last
+
+    waits = [dt.timedelta(0)]
+    pair, _first, last = failures(LoginAttempt.email == email,
+                                  LoginAttempt.remote_addr == address)
+    if pair >= FREE_TRIES and last is not None:
+        step = min(FIRST_WAIT * 2 ** (pair - FREE_TRIES), LONGEST_WAIT)
+        waits.append(last + step - now)
+    for where, most in (((LoginAttempt.remote_addr == address,), FAILURES_PER_ADDRESS),
+                        ((LoginAttempt.email == email,), FAILURES_PER_ACCOUNT)):
+        count, first, _last = failures(*where)
+        if count >= most and first is not None:
+            waits.append(first + WINDOW - now)
+    return max(waits)
 
 
 def user_by_id(session: Session, user_id: int) -> AdminUser | None:

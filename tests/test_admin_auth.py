@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import main
-from storage.admin_users import FAILURES_PER_EMAIL
-from storage.models import AdminUser
-from tests.admin_support import PASSWORD, build_world, csrf, make_app, make_user, sign_in
+from storage.admin_users import FREE_TRIES, TooManyAttempts, authenticate
+from storage.models import AdminUser, LoginAttempt
+from tests.admin_support import NOW, PASSWORD, build_world, csrf, make_app, make_user, sign_in
 
 
 @pytest.fixture
@@ -51,12 +53,56 @@ def test_a_wrong_password_is_refused_and_says_so(app, db):
 def test_sign_in_is_rate_limited(app, db):
     make_user(db, "state@example.org")
     client = app.test_client()
-    for _ in range(FAILURES_PER_EMAIL):
+    for _ in range(FREE_TRIES):
         assert sign_in(client, "state@example.org", "guess").status_code == 401
     # Even the right password now waits: the guesser cannot tell it was right.
     response = sign_in(client, "state@example.org", PASSWORD)
     assert response.status_code == 429
-    assert "Too many failed sign-ins" in response.get_data(as_text=True)
+    assert "Too many failed sign-ins. Try again in 5 seconds." in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_each_failure_past_the_free_tries_doubles_the_wait_up_to_fifteen_minutes(db):
+    make_user(db, "state@example.org")
+    now, waits = NOW, []
+    for _ in range(15):
+        try:
+            with db.transaction() as session:
+                assert authenticate(session, "state@example.org", "guess", "10.0.0.9",
+                                    now) is None
+            waits.append(None)
+        except TooManyAttempts as held:
+            waits.append(int(held.wait.total_seconds()))
+            now += held.wait  # the guesser waits exactly as long as told, and guesses again
+            continue
+    heard = [w for w in waits if w is None]
+    held = [w for w in waits if w is not None]
+    assert len(heard) == 3 + len(held)  # three free tries, then one try per wait
+    assert held == [5, 10, 20, 40, 80, 160][:len(held)]
+    # Ten tries later the wait is capped at fifteen minutes.
+    with db.transaction() as session:
+        for n in range(10):
+            session.add(LoginAttempt(email="state@example.org", remote_addr="10.0.0.9",
+                                     at=now + dt.timedelta(seconds=n)))
+    with pytest.raises(TooManyAttempts) as held_long:
+        with db.transaction() as session:
+            authenticate(session, "state@example.org", PASSWORD, "10.0.0.9",
+                         now + dt.timedelta(seconds=10))
+    assert held_long.value.wait == dt.timedelta(minutes=15) - dt.timedelta(seconds=1)
+
+
+def test_a_stranger_guessing_at_an_account_does_not_lock_its_owner_out(db, tmp_path):
+    app = make_app(db, tmp_path / "media", trusted_proxies=1)
+    make_user(db, "state@example.org")
+    stranger, owner = app.test_client(), app.test_client()
+    for n in range(10):
+        assert sign_in_from(stranger, "203.0.113.7", "state@example.org", f"guess{n}") in (
+            401, 429)
+    assert sign_in_from(stranger, "203.0.113.7", "state@example.org", PASSWORD) == 429
+    # The owner, at their own desk, signs in at once, and a mistyped password costs nothing.
+    assert sign_in_from(owner, "198.51.100.2", "state@example.org", "typo") == 401
+    assert sign_in_from(owner, "198.51.100.2", "state@example.org", PASSWORD) == 302
+    app.extensions["kadam.db"].dispose()
 
 
 def test_a_form_without_the_csrf_token_is_refused(app, db):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 from typing import Any
 
@@ -71,6 +72,7 @@ def _safe_next(target: str | None) -> str:
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
+    retry_after = 0
     status = 200
     email = ""
     if request.method == "POST":
@@ -83,8 +85,9 @@ def login() -> Any:
                 if user is not None:
                     s.flush()
                     user_id, key = user.id, _fingerprint(user)
-        except TooManyAttempts:
-            error = "Too many failed sign-ins. Wait 15 minutes and try again."
+        except TooManyAttempts as refused:
+            retry_after = max(1, math.ceil(refused.wait.total_seconds()))
+            error = f"Too many failed sign-ins. Try again in {_duration(retry_after)}."
             status = 429
         except AccountDisabled:
             error = "This account is disabled. Ask the state team to enable it."
@@ -100,8 +103,16 @@ def login() -> Any:
                 return redirect(_safe_next(request.args.get("next")))
             error = "That e-mail address and password do not match."
             status = 401
+    headers = {"Retry-After": str(retry_after)} if status == 429 else {}
     return render_template("admin/login.html", error=error, email=email,
-                           demo=current_app.config.get("DEMO_SIGN_IN")), status
+                           demo=current_app.config.get("DEMO_SIGN_IN")), status, headers
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @blueprint.post("/logout")
