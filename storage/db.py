@@ -48,10 +48,14 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str | None = None) -> Engine:
     url = normalise_url(url or database_url())
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # hide_parameters: an error never carries a statement's values (phones, messages) into
+    # the logs.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         hide_parameters=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -10,6 +10,7 @@ import os
 
 import click
 
+from bot.logs import mask_phone_numbers
 from storage.db import Database, normalise_url
 
 
@@ -40,6 +41,7 @@ def database() -> Database:
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Kadam: micro-improvement projects for headmasters over WhatsApp and SMS."""
+    mask_phone_numbers()
     logging.basicConfig(
         level=logging.DEBUG if verbose else getattr(logging, os.environ.get("LOG_LEVEL", "INFO")),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

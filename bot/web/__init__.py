@@ -16,12 +16,14 @@ from flask import Flask
 
 from bot.config import Settings, UnsafeConfiguration
 from bot.engine.engine import Engine
+from bot.logs import mask_phone_numbers
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    mask_phone_numbers()
     app = Flask(__name__)
     settings = Settings.from_env()
     for key, value in (test_config or {}).items():
