@@ -18,6 +18,7 @@ from sqlalchemy import String, and_, cast, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from storage.models import Outbox, Person, Project, School
+from storage.schedule import QuietHours, zone
 from storage.scope import Scope
 
 STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivered", "not_sent")
@@ -177,3 +178,105 @@ def _area(level: str) -> tuple[Any, Any]:
                 func.coalesce(School.name, Person.name + " (officer)"))
     column = _district() if level == "district" else _block()
     return func.lower(func.trim(column)), func.trim(column)
+
+
+# --- why a queued message waits ---------------------------------------------------------------
+
+WAITING = ("queued", "sending", "scheduled")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Why a message has not gone yet, read from its outbox row: `kind` is quiet_hours,
+    retrying, window, sending, scheduled or due; `until` is when it goes next (UTC)."""
+
+    kind: str
+    until: dt.datetime | None = None
+
+    def words(self, page_zone: str | None) -> str:
+        """In the words the state team and the simulator's user read, times in `page_zone`
+        (the zone the page says its times are in)."""
+        at = self.until.astimezone(zone(page_zone)).strftime("%H:%M") if self.until else ""
+        if self.kind == "quiet_hours":
+            return f"quiet hours until {at}"
+        if self.kind == "retrying":
+            return f"retrying: provider busy (next try {at})"
+        if self.kind == "window":
+            return ("outside WhatsApp's 24-hour window: waits to go as an approved template "
+                    "or SMS")
+        if self.kind == "sending":
+            return "being sent"
+        if self.kind == "scheduled":
+            return f"scheduled for {at}"
+        return "due now: goes with the worker's next pass"
+
+
+def why_waiting(row: Any, now: dt.datetime, quiet: QuietHours,
+                timezone: str | None) -> Waiting | None:
+    """Why the outbox `row` has not gone yet (None once it has gone, or failed), from the
+    row alone and the recipient's time zone (their school's, else KADAM_TIMEZONE).
+
+    - a row the worker holds for the night has its next attempt at the end of the quiet
+      hours there, with no attempt counted (storage/outbox.py, hold; or queued at night);
+    - a row the provider turned back (busy, unreachable) has attempts and the last error;
+    - a copy queued after WhatsApp refused a free-form message outside the 24-hour window
+      (error 63016, `fallback_of`) may only go as a template or SMS.
+    """
+    if row.status not in WAITING:
+        return None
+    if row.status == "sending":
+        return Waiting("sending")
+    until = row.next_attempt_at
+    if row.fallback_of is not None and row.attempts == 0:
+        return Waiting("window", until if until and until > now else None)
+    if row.attempts > 0 and (row.error_code is not None or row.error_message):
+        return Waiting("retrying", until)
+    if until is None or until <= now:
+        return Waiting("due")
+    try:
+        local = until.astimezone(zone(timezone))
+    except (ValueError, KeyError):  # an unknown zone (ZoneInfoNotFoundError is a KeyError)
+        local = until.astimezone(zone(None))
+    if (local.hour, local.minute) == (quiet.end.hour, quiet.end.minute) \
+            and quiet.is_quiet((until - dt.timedelta(minutes=1)).astimezone(local.tzinfo)
+                               .time().replace(tzinfo=None)):
+        return Waiting("quiet_hours", until)
+    return Waiting("scheduled", until)
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    id: int
+    key: str
+    channel: str
+    created_at: dt.datetime
+    name: str | None  # the recipient, if in the roster
+    phone: str
+    school: str | None
+    waiting: Waiting
+
+
+def waiting_messages(session: Session, scope: Scope, now: dt.datetime, quiet: QuietHours,
+                     default_zone: str, campaign_id: int | None = None, limit: int = 50
+                     ) -> tuple[int, list[WaitingMessage]]:
+    """The messages in the scope not yet gone (how many, and the `limit` due soonest), each
+    with why it waits."""
+    query = (select(Outbox, Person.name, School.name, School.timezone).select_from(Outbox)
+             .outerjoin(Person, Person.id == Outbox.person_id)
+             .outerjoin(School, School.id == Person.school_id)
+             .where(Outbox.status.in_(WAITING)))
+    if campaign_id is not None:
+        query = query.where(Outbox.project_id.in_(
+            select(Project.id).where(Project.campaign_id == campaign_id)))
+    if not scope.is_everything:
+        query = query.where(Outbox.person_id.in_(people_in(scope)))
+    total = session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Outbox.id).subquery())) or 0
+    rows = session.execute(query.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+    shown = []
+    for row, name, school, timezone in rows:
+        waiting = why_waiting(row, now, quiet, timezone or default_zone)
+        assert waiting is not None
+        shown.append(WaitingMessage(row.id, row.key, row.channel, row.created_at, name,
+                                    row.phone, school, waiting))
+    return total, shown

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import InboundMessage, Outbox, Person, School
+from storage.models import Evidence, InboundMessage, Outbox, Person, School
 
 
 def people_with_schools(session: Session, limit: int) -> Sequence[Any]:
@@ -32,3 +32,25 @@ def recent_messages(session: Session, phone: str, limit: int
         .order_by(Outbox.id.desc()).limit(limit)
     ).all()
     return inbound, outbound
+
+
+def school_timezone(session: Session, person: Person) -> str | None:
+    """The time zone the person's school names, if it names one."""
+    if person.school_id is None:
+        return None
+    return session.scalar(select(School.timezone).where(School.id == person.school_id))
+
+
+def photos_by_message(session: Session, inbound_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The stored photos each of these inbound messages brought, by message: evidence ids in
+    the order received (what the simulator shows as thumbnails)."""
+    if not inbound_ids:
+        return {}
+    photos: dict[int, list[int]] = {}
+    for inbound_id, evidence_id in session.execute(
+            select(Evidence.inbound_id, Evidence.id)
+            .where(Evidence.inbound_id.in_(inbound_ids), Evidence.status == "stored",
+                   Evidence.kind == "photo")
+            .order_by(Evidence.id)):
+        photos.setdefault(inbound_id, []).append(evidence_id)
+    return photos

@@ -123,11 +123,14 @@ def test_the_demo_turns_on_the_simulator_and_shows_its_sign_in(environment, tmp_
 
     environment(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}")
     served = {}
-    monkeypatch.setattr(bot.cli.demo, "start_background", lambda database: None)
+    monkeypatch.setattr(bot.cli.demo, "start_background", lambda database, settings: None)
     monkeypatch.setattr("flask.Flask.run", lambda app, **kwargs: served.update(app=app))
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
     assert "admin@example.org, password kadam-demo" in result.output
+    # Its own public URL: links in messages open from the page and from a phone.
+    assert served["app"].config["KADAM"].public_url == "http://127.0.0.1:5000"
+    assert "Links in messages start with http://127.0.0.1:5000" in result.output
     client = served["app"].test_client()
     to_login = client.get("/simulator/")
     assert to_login.status_code == 302

@@ -20,6 +20,7 @@ from bot.config import Settings
 from storage.db import Database, database_url
 from storage.migrate import upgrade
 from storage.roster import is_empty as roster_is_empty
+from storage.schedule import zone
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,29 @@ def refuse_real_deployment(url: str, settings: Settings) -> str | None:
             f"must never exist in a real deployment. {'; '.join(reasons)}. Nothing was created.")
 
 
-def load_demo_data(database: Database) -> bool:
-    """Loads the demo roster, the shipped templates and two campaigns into an empty database."""
+def demo_settings(host: str = "127.0.0.1", port: int = 5000) -> Settings:
+    """The environment's settings, with the demo server's own address as the public URL
+    (unless PUBLIC_URL names one): the links in digests are then whole links a phone or a
+    browser opens, not paths. A server bound to every interface is named by 127.0.0.1."""
+    settings = Settings.from_env()
+    if not settings.public_url:
+        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        settings.public_url = f"http://{shown}:{port}"
+    return settings
+
+
+def demo_config(settings: Settings) -> dict[str, object]:
+    """What the demo's web app is made with (create_app): the simulator, the demo's sign-in
+    shown on the sign-in page, and the demo's public URL."""
+    return {"simulator": True, "DEMO_SIGN_IN": DEMO_USER, "public_url": settings.public_url}
+
+
+def load_demo_data(database: Database, settings: Settings | None = None) -> bool:
+    """Loads the demo roster, the shipped templates and two campaigns into an empty database:
+    Retell the Tale launched a fortnight ago and lived through since (demo_story.py), and
+    the Virtual PTM launched now, its invitations open."""
+    settings = settings or demo_settings()
     with database.sessions() as session:
         if not roster_is_empty(session):
             return False
@@ -69,30 +91,31 @@ def load_demo_data(database: Database) -> bool:
     def run(*args: str) -> None:
         main.main(list(args), standalone_mode=False)
 
-    from bot.cli.demo_story import DAYS_AGO, play
+    from bot.cli.demo_story import launch_time, play
     from storage.admin_users import add_user
     from storage.campaigns import launch, parse_audience
 
     run("roster", "import", str(DEMO_ROSTER))
     run("template", "load", *sorted(str(p) for p in TEMPLATES.glob("*.yaml")))
     now = dt.datetime.now(dt.UTC)
-    # Retell the Tale began a fortnight ago and has a history to show; the meeting starts today.
-    for (slug, audience), days_ago in zip(DEMO_CAMPAIGNS, (DAYS_AGO, 0), strict=True):
-        began = now - dt.timedelta(days=days_ago)
-        launch(database, slug, [parse_audience(spec) for spec in audience],
-               start_date=began.date(), now=began)
-    play(database, Settings.from_env(), now)
+    (retell, retell_audience), (meeting, meeting_audience) = DEMO_CAMPAIGNS
+    # Retell the Tale began a fortnight ago and has a history to show; the meeting starts now.
+    began = launch_time(now, settings.timezone)
+    launch(database, retell, [parse_audience(spec) for spec in retell_audience],
+           start_date=began.astimezone(zone(settings.timezone)).date(), now=began)
+    play(database, settings, now)
+    launch(database, meeting, [parse_audience(spec) for spec in meeting_audience],
+           start_date=now.astimezone(zone(settings.timezone)).date(), now=now)
     with database.transaction() as session:
         add_user(session, *DEMO_USER, "state", None)
     return True
 
 
-def start_background(database: Database) -> None:
+def start_background(database: Database, settings: Settings) -> None:
     """The worker (console channel) and the clock, as threads of the demo process."""
     from bot.clock.clock import Clock
     from bot.worker.loop import Worker
 
-    settings = Settings.from_env()
     worker = Worker(database, settings)
     threading.Thread(target=worker.run_forever, name="kadam-worker", daemon=True).start()
     clock = Clock(database, settings, interval=60)
@@ -106,20 +129,22 @@ def start_background(database: Database) -> None:
 def demo(host: str, port: int, no_server: bool) -> None:
     """Start Kadam with demo data: SQLite, console channel, simulator."""
     url = database_url()
-    refusal = refuse_real_deployment(url, Settings.from_env())
+    settings = demo_settings(host, port)
+    refusal = refuse_real_deployment(url, settings)
     if refusal:
         raise click.ClickException(refusal)
     upgrade(url)
     database = Database(url)
-    if load_demo_data(database):
+    if load_demo_data(database, settings):
         click.echo("demo data loaded: roster, 4 templates, 2 campaigns")
     if no_server:
         return
-    start_background(database)
+    start_background(database, settings)
     from bot import create_app
 
-    app = create_app({"simulator": True, "DEMO_SIGN_IN": DEMO_USER})
-    click.echo(f"Kadam is running. Open http://{host}:{port}/simulator to chat as a headmaster\n"
-               f"or an officer, and http://{host}:{port}/admin for the dashboard. Both ask you "
-               f"to sign in: {DEMO_USER[0]}, password {DEMO_USER[1]}.")
+    app = create_app(demo_config(settings))
+    base = settings.public_url
+    click.echo(f"Kadam is running. Open {base}/simulator to chat as a headmaster or an\n"
+               f"officer, and {base}/admin for the dashboard. Both ask you to sign in: "
+               f"{DEMO_USER[0]}, password {DEMO_USER[1]}. Links in messages start with {base}.")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

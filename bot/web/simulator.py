@@ -9,6 +9,7 @@ every message sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +33,15 @@ from bot.language.messages import Rendered
 from bot.worker.outbound import render_row, sms_row
 from storage.conversations import person_by_phone
 from storage.db import Database
+from storage.delivery import why_waiting
 from storage.models import Person
-from storage.simulator import people_with_schools, recent_messages
+from storage.schedule import QuietHours, zone
+from storage.simulator import (
+    people_with_schools,
+    photos_by_message,
+    recent_messages,
+    school_timezone,
+)
 
 blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -82,7 +90,9 @@ class Bubble:
     buttons: list[str]
     sms: str
     status: str
-    media: int = 0
+    media: int = 0  # files that came with the message
+    photos: tuple[int, ...] = ()  # of those, the photos kept: evidence ids, for thumbnails
+    waits: str = ""  # why a message not sent yet waits
 
 
 def _db() -> Database:
@@ -91,12 +101,25 @@ def _db() -> Database:
 
 @blueprint.get("/")
 def page() -> str:
+    settings: Settings = current_app.config["KADAM"]
     phone = _phone(request.args.get("phone", ""))
+    page_zone = settings.timezone
     with _db().sessions() as session:
         people = people_with_schools(session, limit=500)
         person = person_by_phone(session, phone)
-        bubbles = _history(session, person) if person else []
-    return render_template("simulator.html", people=people, person=person, bubbles=bubbles)
+        if person:
+            # Times as the person lives them: their school's zone, else KADAM_TIMEZONE.
+            page_zone = _known_zone(school_timezone(session, person)) or settings.timezone
+        bubbles = _history(session, person, page_zone) if person else []
+    return render_template("simulator.html", people=people, person=person, bubbles=bubbles,
+                           page_zone=page_zone)
+
+
+def _known_zone(name: str | None) -> str | None:
+    try:
+        return name if name and zone(name) else None
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return None
 
 
 def _phone(raw: str) -> str:
@@ -105,25 +128,32 @@ def _phone(raw: str) -> str:
     return "+" + raw if raw and raw[0].isdigit() else raw
 
 
-def _history(session, person: Person) -> list[Bubble]:
+def _history(session, person: Person, page_zone: str) -> list[Bubble]:
     settings: Settings = current_app.config["KADAM"]
     inbound, outbound = recent_messages(session, person.phone, HISTORY)
+    photos = photos_by_message(session, [msg.id for msg in inbound if msg.media])
+    now = dt.datetime.now(dt.UTC)
+    quiet = QuietHours.from_env()
     items: list[tuple[object, int, int, Bubble]] = []
     for msg in inbound:
-        mine = Bubble(True, msg.body, _time(msg.received_at), [], "", "", len(msg.media or []))
+        mine = Bubble(True, msg.body, _time(msg.received_at, page_zone), [], "", "",
+                      len(msg.media or []), tuple(photos.get(msg.id, ())))
         items.append((msg.received_at, 0, msg.id, mine))
     for row in outbound:
         rendered: Rendered = render_row(session, row, person, settings.default_language)
-        reply = Bubble(False, rendered.text, _time(row.created_at), rendered.options,
-                       sms_row(session, row, person, settings.default_language), row.status)
+        waiting = why_waiting(row, now, quiet, page_zone)
+        reply = Bubble(False, rendered.text, _time(row.created_at, page_zone), rendered.options,
+                       sms_row(session, row, person, settings.default_language), row.status,
+                       waits=waiting.words(page_zone) if waiting else "")
         items.append((row.created_at, 1, row.id, reply))
     # Replies written in one step share a time: their ids keep them in the order written.
     items.sort(key=lambda item: (item[0], item[1], item[2]))
     return [bubble for _, _, _, bubble in items][-HISTORY:]
 
 
-def _time(value) -> str:
-    return value.strftime("%d %b %H:%M UTC") if value else ""
+def _time(value: dt.datetime | None, page_zone: str) -> str:
+    """To the minute, in the page's zone (which the page names once)."""
+    return value.astimezone(zone(page_zone)).strftime("%d %b %H:%M") if value else ""
 
 
 @blueprint.post("/send")

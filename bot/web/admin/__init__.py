@@ -190,14 +190,14 @@ def percent(part: Any, whole: Any) -> str:
     return f"{round(100 * (part or 0) / whole)}%" if whole else "–"
 
 
-def times_are_in() -> str:
+def times_are_in(name: str | None = None) -> str:
     """The zone every time on a page is in, said once a page: "India Standard Time
-    (Asia/Kolkata)"."""
+    (Asia/Kolkata)". The dashboard's is KADAM_TIMEZONE; the simulator's, the school's."""
     from babel.dates import get_timezone_name
 
     from storage.schedule import zone
 
-    name = current_app.config["KADAM"].timezone
+    name = name or current_app.config["KADAM"].timezone
     try:
         # At a given instant Babel names the zone as people say it: "India Standard Time".
         long = get_timezone_name(now().astimezone(zone(name)), locale="en")
