@@ -109,7 +109,8 @@ class Worker:
         counts = Counts()
         self._answer_inbound(now, counts)
         self._send_due(now, counts)
-        self._fetch_media(now or _utcnow(), counts)
+        if not self.gate.down:  # stopped during an outage
+            self._fetch_media(now or _utcnow(), counts)
         return counts
 
     def run_forever(self) -> None:
