@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.worker.sms import sms_cost
 from storage import outbox
+from storage.delivery import retry_reason
 
 # How long to wait before attempt n+1 after a temporary failure of attempt n; then RETRY_CAP.
 BACKOFF = (
@@ -75,20 +76,6 @@ class Result:
 def retry_delay(attempts: int) -> dt.timedelta:
     """The wait after the `attempts`-th attempt failed for passing reasons."""
     return BACKOFF[min(attempts, len(BACKOFF)) - 1]
-
-
-def retry_reason(error_code: int | None, error_message: str | None) -> str:
-    """Why a message is being retried, in a few words (broadcast reports)."""
-    message = error_message or ""
-    if error_code in (429, 20429) or "Too Many Requests" in message:
-        return "provider busy"
-    if error_code is not None and (500 <= error_code < 600 or 20500 <= error_code < 20600):
-        return "provider error"
-    if "Timeout" in message or "timed out" in message:
-        return "no answer from provider"
-    if "Connection" in message:
-        return "provider unreachable"
-    return message.split("\n", 1)[0][:80] or "passing trouble"
 
 
 def record(session: Session, result: Result, now: dt.datetime,
