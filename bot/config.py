@@ -45,6 +45,13 @@ def _retention_days() -> int:
     return days
 
 
+def _retry_hours() -> float:
+    hours = _float("KADAM_RETRY_HOURS", 24.0)
+    if hours <= 0:
+        raise ValueError(f"KADAM_RETRY_HOURS must be a number of hours above 0, not {hours}")
+    return hours
+
+
 @dataclass
 class Settings:
     database_url: str = ""
@@ -67,6 +74,7 @@ class Settings:
     trusted_proxies: int = 0
     inbound: str = "inline"  # inline: the webhook answers; queue: it records, a worker answers
     retention_days: int = 365  # personal data of campaigns that ended longer ago is purged
+    retry_hours: float = 24.0  # a message the provider keeps refusing is given up after this
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,6 +100,7 @@ class Settings:
             trusted_proxies=_int("KADAM_TRUSTED_PROXIES", 0),
             inbound=_choice("KADAM_INBOUND", ("inline", "queue"), "inline"),
             retention_days=_retention_days(),
+            retry_hours=_retry_hours(),
         )
 
     @property

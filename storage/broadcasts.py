@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.campaigns import AudienceSpec, parse_audience
 from storage.db import Database
+from storage.delivery import retry_reason
 from storage.models import (
     Broadcast,
     Outbox,
@@ -40,6 +41,10 @@ class BroadcastReport:
     audience: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     failed_by_code: Counter[str] = field(default_factory=Counter)
+    # Messages not sent yet because the provider turned the last attempt away for passing
+    # reasons ("provider busy"): tried again, at most 15 minutes apart, until
+    # KADAM_RETRY_HOURS.
+    retrying_by_reason: Counter[str] = field(default_factory=Counter)
 
     @property
     def opted_out(self) -> int:
@@ -120,15 +125,19 @@ def report(session: Session, broadcast_id: int) -> BroadcastReport:
     if session.get(Broadcast, broadcast_id) is None:
         raise BroadcastError(f"no broadcast with id {broadcast_id}")
     result = BroadcastReport(broadcast_id)
-    for status, code, note, count in session.execute(
-        select(Outbox.status, Outbox.error_code, Outbox.error_message, func.count())
+    tried = (Outbox.attempts > 0).label("tried")
+    for status, code, note, was_tried, count in session.execute(
+        select(Outbox.status, Outbox.error_code, Outbox.error_message, tried, func.count())
         .where(Outbox.broadcast_id == broadcast_id, Outbox.fallback_of.is_(None))
-        .group_by(Outbox.status, Outbox.error_code, Outbox.error_message)
+        .group_by(Outbox.status, Outbox.error_code, Outbox.error_message, tried)
     ):
         name = {"sending": "queued", "accepted": "sent", "scheduled": "queued"}.get(status,
                                                                                     status)
         if status == "not_sent" and note == OPTED_OUT:
             name = "opted_out"
+        if name == "queued" and was_tried and (code or note):
+            name = "retrying"  # tried, turned away for passing reasons, due again
+            result.retrying_by_reason[retry_reason(code, note)] += count
         result.by_status[name] += count
         if name in ("failed", "undelivered", "not_sent"):
             result.failed_by_code[str(code or note or "unknown")] += count

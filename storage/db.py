@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Engine, any_, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -112,3 +113,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether an error says the database cannot be reached (down, restarting, out of
+    connections, a connection cut or locked too long), rather than a bug or bad data."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

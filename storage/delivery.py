@@ -48,6 +48,20 @@ ERRORS = {
 }
 
 
+def retry_reason(error_code: int | None, error_message: str | None) -> str:
+    """Why a message is being tried again, in a few words (a broadcast's report)."""
+    message = error_message or ""
+    if error_code in (429, 20429) or "Too Many Requests" in message:
+        return "provider busy"
+    if error_code is not None and (500 <= error_code < 600 or 20500 <= error_code < 20600):
+        return "provider error"
+    if "Timeout" in message or "timed out" in message:
+        return "no answer from provider"
+    if "Connection" in message:
+        return "provider unreachable"
+    return message.split("\n", 1)[0][:80] or "passing trouble"
+
+
 def describe(code: int | None) -> str:
     if code is None:
         return "No error code (refused before reaching Twilio, or no reason given)"

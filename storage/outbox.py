@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    func,
     literal,
     literal_column,
     or_,
@@ -60,6 +61,11 @@ class ClaimedMessage:
     timezone: str | None = None  # the person's school's, if it names one
     in_reply_to: int | None = None  # set for a direct reply, which quiet hours never hold
     fallback_of: int | None = None  # set for a copy after error 63016: never free-form
+    # Set when an earlier attempt's outcome is unknown (its worker died mid-send, or the
+    # provider did not answer): since when. Ask the provider before sending again.
+    unsure_since: dt.datetime | None = None
+    first_attempt_at: dt.datetime | None = None  # when the row was first tried
+    lease_until: dt.datetime | None = None  # this claim's lease (its next_attempt_at)
 
     @property
     def may_send(self) -> bool:
@@ -119,6 +125,10 @@ def claim(
                 timezone=person.timezone if person else None,
                 in_reply_to=row.in_reply_to,
                 fallback_of=row.fallback_of,
+                # The claim keeps an earlier unsure_since and sets it to now otherwise.
+                unsure_since=row.unsure_since if row.unsure_since < now else None,
+                first_attempt_at=row.first_attempt_at,
+                lease_until=lease_until,
             )
         )
     return claimed
@@ -168,10 +178,15 @@ def _claim(session: Session, status: str, limit: int, now: dt.datetime,
     return list(session.execute(
         update(Outbox)
         .where(Outbox.id.in_(due.scalar_subquery()))
-        .values(status="sending", next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
+        .values(status="sending", next_attempt_at=lease_until, attempts=Outbox.attempts + 1,
+                # Until its outcome is recorded, a claimed row's fate is unknown: a worker
+                # killed mid-send leaves it so, and whoever claims it next asks the provider.
+                unsure_since=func.coalesce(Outbox.unsure_since, now),
+                first_attempt_at=func.coalesce(Outbox.first_attempt_at, now))
         .returning(
             Outbox.id, Outbox.person_id, Outbox.phone, Outbox.channel, Outbox.key,
             Outbox.attempts, Outbox.language, Outbox.in_reply_to, Outbox.fallback_of,
+            Outbox.unsure_since, Outbox.first_attempt_at,
         )
         .execution_options(synchronize_session=False)
     ).all())
@@ -226,7 +241,8 @@ def mark_all_sent(session: Session, sent: Sequence[Sent], now: dt.datetime | Non
             status=_forward("sent"), provider_sid=bindparam("b_sid"), form=bindparam("b_form"),
             body=bindparam("b_body"), channel=bindparam("b_channel"), sent_at=now,
             sms_encoding=bindparam("b_encoding"), sms_segments=bindparam("b_segments"),
-            status_at=now, error_code=case((moved, None), else_=Outbox.error_code),
+            status_at=now, unsure_since=None,
+            error_code=case((moved, None), else_=Outbox.error_code),
             error_message=case((moved, None), else_=Outbox.error_message),
         )
     )
@@ -239,26 +255,37 @@ def mark_all_sent(session: Session, sent: Sequence[Sent], now: dt.datetime | Non
 
 def mark_retry(
     session: Session, id: int, delay: dt.timedelta, error_code: int | None,
-    error_message: str | None, now: dt.datetime | None = None,
+    error_message: str | None, now: dt.datetime | None = None, unsure: bool = False,
 ) -> None:
-    """Back to the queue, due again after `delay`; only while this worker still holds it."""
+    """Back to the queue, due again after `delay`; only while this worker still holds it.
+    `unsure`: the provider may have the message (a timeout), so the next attempt asks first."""
     now = now or _now()
     session.execute(
         update(Outbox)
         .where(Outbox.id == id, Outbox.status == "sending")
         .values(status="queued", next_attempt_at=now + delay, error_code=error_code,
-                error_message=error_message)
+                error_message=error_message,
+                unsure_since=Outbox.unsure_since if unsure else None)
         .execution_options(synchronize_session=False)
     )
 
 
-def hold(session: Session, id: int, until: dt.datetime) -> None:
-    """Back to the queue until `until` (quiet hours at the recipient). The claim counted an
-    attempt; a held message was never tried, so the count is undone."""
+def hold(session: Session, id: int, until: dt.datetime,
+         lease_until: dt.datetime | None = None, unsure: bool = False) -> None:
+    """Back to the queue until `until` (quiet hours at the recipient, or a claim given back
+    unsent). The claim counted an attempt; a held message was never tried, so the count is
+    undone. With `lease_until`, only if the claim is still this worker's (that lease);
+    `unsure`: an earlier attempt's outcome is still unknown, and stays so."""
+    held = and_(Outbox.id == id, Outbox.status == "sending")
+    if lease_until is not None:
+        held = and_(held, Outbox.next_attempt_at == lease_until)
+    never_tried = Outbox.attempts <= 1
     session.execute(
         update(Outbox)
-        .where(Outbox.id == id, Outbox.status == "sending")
-        .values(status="queued", next_attempt_at=until, attempts=Outbox.attempts - 1)
+        .where(held)
+        .values(status="queued", next_attempt_at=until, attempts=Outbox.attempts - 1,
+                unsure_since=Outbox.unsure_since if unsure else None,
+                first_attempt_at=case((never_tried, None), else_=Outbox.first_attempt_at))
         .execution_options(synchronize_session=False)
     )
 
@@ -273,9 +300,18 @@ def mark_failed(
         update(Outbox)
         .where(Outbox.id == id)
         .values(status=_forward(status), error_code=error_code, error_message=message,
-                status_at=now)
+                status_at=now, unsure_since=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def known_sids(session: Session, sids: Sequence[str]) -> set[str]:
+    """Which of these provider sids a row already holds (a message found at the provider that
+    is another row's is not the one being looked for)."""
+    if not sids:
+        return set()
+    return set(session.scalars(select(Outbox.provider_sid)
+                               .where(Outbox.provider_sid.in_(list(sids)))))
 
 
 def opt_out(session: Session, person_id: int | None, now: dt.datetime | None = None) -> None:

@@ -243,3 +243,44 @@ def test_broadcasts_are_for_the_state_team_only(app, db, world, who):
     home = client.get("/admin/").get_data(as_text=True)
     assert "/admin/broadcasts" not in home and "/admin/delivery" in home
     assert "/admin/broadcasts" in client_for(app, "state").get("/admin/").get_data(as_text=True)
+
+
+def test_a_broadcast_message_the_provider_keeps_turning_away_is_retrying_not_queued(
+        app, db, world):
+    from bot.cli.broadcasts import echo_report
+    from storage.broadcasts import report
+
+    result = create(db, {"en": "Science fair on Friday."}, ["district:satara"], role="all")
+    now = dt.datetime.now(dt.UTC)
+    with db.transaction() as session:  # three claimed by a worker
+        claimed = session.scalars(select(Outbox).where(
+            Outbox.broadcast_id == result.broadcast_id, Outbox.status == "queued")
+            .order_by(Outbox.id).limit(3)).all()
+        for row in claimed:
+            row.status, row.attempts = "sending", 1
+    with db.transaction() as session:  # what the worker records after 429, 429, a timeout
+        for item, (code, message) in zip(claimed, [(20429, "Too Many Requests"),
+                                                    (20429, "Too Many Requests"),
+                                                    (None, "ReadTimeout: read timed out")],
+                                         strict=True):
+            outbox_store.mark_retry(session, item.id, dt.timedelta(minutes=2), code, message,
+                                    now=now)
+    with db.sessions() as session:
+        summary = report(session, result.broadcast_id)
+    assert summary.by_status["retrying"] == 3
+    assert summary.retrying_by_reason == Counter({"provider busy": 2,
+                                                  "no answer from provider": 1})
+    assert summary.by_status["queued"] == result.audience - 1 - 3  # one opted out
+    page = client_for(app, "state").get(f"/admin/broadcasts/{result.broadcast_id}")
+    text = page.get_data(as_text=True)
+    assert numbers(text)["Retrying"] == 3 and "provider busy" in text
+    lines: list[str] = []
+    import click
+
+    original = click.echo
+    click.echo = lambda message=None, **_: lines.append(str(message))  # type: ignore[assignment]
+    try:
+        echo_report(summary)
+    finally:
+        click.echo = original
+    assert "  retrying: 3" in lines and "    provider busy: 2" in lines

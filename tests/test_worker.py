@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.worker.channels import ConsoleChannel, TwilioChannel
-from bot.worker.loop import MAX_ATTEMPTS, Worker
+from bot.worker.loop import Worker
 from storage import outbox
 from storage.conversations import queue_message
 from storage.db import Database
@@ -195,18 +195,30 @@ def test_passing_trouble_is_retried_later_and_then_sent(db, twilio, tmp_path, re
     assert len(twilio.messages()) == 1
 
 
-def test_gives_up_after_the_last_attempt(db, twilio, tmp_path):
+def test_retries_come_at_most_15_minutes_apart_and_give_up_after_retry_hours(
+        db, twilio, tmp_path):
     pid = add_person(db, "+919800000006")
     rid = queue(db, pid, "+919800000006")
-    twilio.script(*[Reply.server_error()] * MAX_ATTEMPTS)
-    settings = settings_for(twilio, tmp_path)
-    at = NOW
-    for _ in range(MAX_ATTEMPTS):
-        run(db, settings, at)
-        at += dt.timedelta(days=1)
+    twilio.script(*[Reply.too_many_requests()] * 200)
+    settings = settings_for(twilio, tmp_path, retry_hours=3)
+    at, gaps = NOW, []
+    while row(db, rid).status == "queued":
+        assert run(db, settings, at).total == 1
+        waiting = row(db, rid)
+        if waiting.status == "queued":
+            gaps.append(waiting.next_attempt_at - at)
+            at = waiting.next_attempt_at
+    assert max(gaps) == dt.timedelta(minutes=15)
+    assert gaps[:4] == [dt.timedelta(seconds=30), dt.timedelta(minutes=2),
+                        dt.timedelta(minutes=10), dt.timedelta(minutes=15)]
     failed = row(db, rid)
-    assert (failed.status, failed.attempts, failed.error_code) == ("failed", MAX_ATTEMPTS, 20500)
-    assert run(db, settings, at).total == 0
+    assert at - NOW <= dt.timedelta(hours=3)
+    assert at - NOW > dt.timedelta(hours=3) - dt.timedelta(minutes=15)
+    assert (failed.status, failed.error_code) == ("failed", 20429)
+    assert failed.error_message.startswith("gave up after 3 hours of retries")
+    assert "provider busy" in failed.error_message
+    assert failed.attempts == len(twilio.requests)
+    assert run(db, settings, at + dt.timedelta(days=1)).total == 0
 
 
 def test_unsubscribed_person_is_opted_out_and_not_messaged_again(db, twilio, tmp_path):

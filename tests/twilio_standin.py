@@ -2,7 +2,11 @@
 
 Point the real twilio library at it with TWILIO_API_URL. It answers
 POST /2010-04-01/Accounts/<sid>/Messages.json the way Twilio does, records every request, and
-can be scripted to answer 429, 500, a Twilio error, or to hang past the client's timeout; like
+can be scripted to answer 429, 500, a Twilio error, to hang past the client's timeout, or to
+accept a message and then hang (a timeout after Twilio has it: `Reply.accepted_then_hang`);
+`chaos` does the same to a random share of requests. Like Twilio it lists the account's
+messages (GET .../Messages.json, filtered by To, From and DateSent, newest first), which is how
+a worker finds out whether a message whose fate it does not know went out; like
 Twilio it refuses a message with no body, media or template (21619) and template variables that
 are not a JSON object (21656). It
 also serves media files behind the account's credentials, with a redirect hop to an open "CDN"
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime as dt
 import json
+import random
 import re
 import secrets
 import threading
@@ -49,6 +55,7 @@ class Reply:
     code: int | None = None
     message: str = ""
     hang: float = 0.0  # seconds to wait before answering
+    accept: bool = False  # with hang: the message is accepted (and listed) before the wait
 
     @classmethod
     def too_many_requests(cls) -> Reply:
@@ -65,6 +72,11 @@ class Reply:
     @classmethod
     def hang_for(cls, seconds: float) -> Reply:
         return cls(hang=seconds)
+
+    @classmethod
+    def accepted_then_hang(cls, seconds: float) -> Reply:
+        """Twilio has the message, but the answer saying so never arrives in time."""
+        return cls(hang=seconds, accept=True)
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,8 @@ class _State:
     script_to: dict[str, deque[Reply]] = field(default_factory=dict)
     media: dict[str, _Media] = field(default_factory=dict)
     account: _Account = field(default_factory=_Account)
+    sent: list[dict[str, Any]] = field(default_factory=list)  # accepted messages, in order
+    chaos: tuple[float, float, float] = (0.0, 0.0, 0.0)  # timeout share, error share, hang
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -175,6 +189,13 @@ class TwilioStandin:
             queue = self._state.script_to.setdefault(to, deque()) if to else self._state.script_any
             queue.extend(replies)
 
+    def chaos(self, timeouts: float = 0.0, errors: float = 0.0, hang: float = 15.0) -> None:
+        """For benchmarks: a random share of unscripted message requests is accepted and then
+        answered only after `hang` seconds (`timeouts`), another share answered 429 or 500
+        (`errors`)."""
+        with self._state.lock:
+            self._state.chaos = (timeouts, errors, hang)
+
     def add_media(self, name: str, content: bytes, content_type: str,
                   redirect: bool = True, location: str | None = None, drip: float = 0.0) -> str:
         """Serve `content` at a Twilio-like media URL (behind the credentials) and return it.
@@ -220,8 +241,14 @@ class TwilioStandin:
         """Message requests the stand-in accepted (answered 201), in arrival order."""
         return [r for r in self.requests if r.method == "POST" and r.status == 201]
 
+    def listed(self) -> list[dict[str, Any]]:
+        """The messages the account holds, as the Messages list would show them."""
+        with self._state.lock:
+            return list(self._state.sent)
+
     def reset(self) -> None:
         with self._state.lock:
+            self._state.sent.clear()
             self._state.requests.clear()
             self._state.script_any.clear()
             self._state.script_to.clear()
@@ -259,7 +286,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif not self._authorised(match["sid"]):
             self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401}, form)
         else:
-            reply = _refusal(form) or self._scripted(form.get("To", ""))
+            reply = _refusal(form) or self._scripted(form.get("To", "")) or self._chaos()
+            if reply.accept:
+                self._accept_then_hang(match["sid"], form, reply.hang)
+                return
             if reply.hang and self.state.stopping.wait(reply.hang):
                 return
             if reply.status >= 300:
@@ -267,10 +297,50 @@ class _Handler(BaseHTTPRequestHandler):
                         "more_info": f"https://www.twilio.com/docs/errors/{reply.code}"}
                 self._answer(reply.status, body, form)
             else:
-                self._answer(201, _message_resource(match["sid"], form), form)
+                self._answer(201, self._keep(_message_resource(match["sid"], form)), form)
+
+    def _keep(self, resource: dict[str, Any]) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.sent.append(resource)
+        return {k: v for k, v in resource.items() if not k.startswith("_")}
+
+    def _accept_then_hang(self, account_sid: str, form: dict[str, str], hang: float) -> None:
+        resource = self._keep(_message_resource(account_sid, form))
+        self._record(201, form)  # Twilio has it: it counts as sent
+        if self.state.stopping.wait(hang):
+            return
+        try:
+            self._answer_bytes(201, json.dumps(resource).encode(), "application/json")
+        except OSError:
+            pass  # the client gave up long ago
+
+    def _list_messages(self, sid: str) -> None:
+        """GET .../Messages.json: the account's messages, newest first, filtered as Twilio
+        filters them (To, From, DateSent> and DateSent<, compared to the second)."""
+        if not self._authorised(sid):
+            self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+            return
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        after, before = _instant(query.get("DateSent>")), _instant(query.get("DateSent<"))
+        size = int(query.get("PageSize") or 50)
+        with self.state.lock:
+            found = [m for m in reversed(self.state.sent)
+                     if query.get("To") in (None, m["to"])
+                     and query.get("From") in (None, m["from"])
+                     and (after is None or m["_at"] >= after)
+                     and (before is None or m["_at"] <= before)][:size]
+        listed = [{k: v for k, v in m.items() if not k.startswith("_")} for m in found]
+        self._answer(200, {"messages": listed, "next_page_uri": None, "page": 0,
+                           "page_size": size, "start": 0, "end": len(listed),
+                           "uri": self.path, "first_page_uri": self.path,
+                           "previous_page_uri": None})
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
+        listing = MESSAGES_PATH.match(path)
+        if listing:
+            self._list_messages(listing["sid"])
+            return
         if _account_answer(self, path):
             return
         if path.startswith("/cdn/"):
@@ -303,13 +373,22 @@ class _Handler(BaseHTTPRequestHandler):
             "Authorization"
         ) == f"Basic {expected}"
 
-    def _scripted(self, to: str) -> Reply:
+    def _scripted(self, to: str) -> Reply | None:
         with self.state.lock:
             queue = self.state.script_to.get(to)
             if queue:
                 return queue.popleft()
             if self.state.script_any:
                 return self.state.script_any.popleft()
+        return None
+
+    def _chaos(self) -> Reply:
+        timeouts, errors, hang = self.state.chaos
+        draw = random.random()
+        if draw < timeouts:
+            return Reply.accepted_then_hang(hang)
+        if draw < timeouts + errors:
+            return random.choice([Reply.too_many_requests(), Reply.server_error()])
         return Reply()
 
     def _record(self, status: int, form: dict[str, str]) -> None:
@@ -429,10 +508,19 @@ def _refusal(form: dict[str, str]) -> Reply | None:
     return None
 
 
+def _instant(value: str | None) -> float | None:
+    """An ISO 8601 time (as the twilio library writes DateSent> and DateSent<) as a Unix time."""
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
 def _message_resource(account_sid: str, form: dict[str, str]) -> dict[str, Any]:
     sid = "SM" + secrets.token_hex(16)
-    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    at = time.time()
+    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(at))
     return {
+        "_at": at,  # for filtering by date; not listed
         "sid": sid,
         "account_sid": account_sid,
         "to": form.get("To"),
@@ -449,7 +537,7 @@ def _message_resource(account_sid: str, form: dict[str, str]) -> dict[str, Any]:
         "error_message": None,
         "date_created": now,
         "date_updated": now,
-        "date_sent": None,
+        "date_sent": now,  # the stand-in "sends" at once
         "messaging_service_sid": None,
         "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
         "subresource_uris": {

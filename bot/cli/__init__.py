@@ -76,7 +76,7 @@ def _register() -> None:
     from bot.cli.users import user
     from bot.clock.clock import clock_command, tick_command
     from bot.sheets.roster import roster
-    from bot.worker.loop import worker
+    from bot.worker.command import worker
 
     for command in (roster, template, campaign, broadcast, celebrate, export, worker, tick_command,
                     clock_command, i18n, demo, user, phrases_group, doctor):

@@ -43,9 +43,12 @@ def instant(value: str | None) -> dt.datetime | None:
 
 def echo_report(result: BroadcastReport) -> None:
     click.echo(f"broadcast {result.broadcast_id}: audience {result.audience}")
-    for status in ("queued", "sent", "delivered", "read", "failed", "undelivered",
+    for status in ("queued", "retrying", "sent", "delivered", "read", "failed", "undelivered",
                    "not_sent", "opted_out"):
         click.echo(f"  {status}: {result.by_status.get(status, 0)}")
+        if status == "retrying":
+            for reason, count in result.retrying_by_reason.most_common():
+                click.echo(f"    {reason}: {count}")
     for code, count in sorted(result.failed_by_code.items()):
         click.echo(f"    error {code}: {count}")
 

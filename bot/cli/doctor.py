@@ -315,6 +315,8 @@ FORMS: dict[str, Callable[[str], Trouble]] = {
     "KADAM_LINK_DAYS": _number(True, 1, "the days an evidence link works, e.g. 30"),
     "KADAM_RETENTION_DAYS": _number(True, 1, "the days an ended campaign's messages and photos "
                                              "are kept, e.g. 365"),
+    "KADAM_RETRY_HOURS": _number(False, 0.1, "the hours a message is retried before it is "
+                                             "given up, e.g. 24"),
     "KADAM_INBOUND": _one_of("inline", "queue"),
     "KADAM_SIMULATOR": _one_of(*ON, *OFF),
     "KADAM_TIMEZONE": _time_zone,

@@ -4,7 +4,9 @@ Due work is a handful of queries over indexed due times (storage/due.py), fed to
 triggers; the same code runs for any instant, which is how `kadam tick --at` catches up and
 how tests travel in time. Only one clock is active at a time: on PostgreSQL it holds an
 advisory lock on its own connection (released by the server if the process dies); on SQLite
-it holds a lease row that it renews. A second clock waits as a standby and takes over.
+it holds a lease row that it renews. A second clock waits as a standby, asking every
+LEADER_POLL seconds, and takes over. On SIGTERM (a deploy, a scale-down) the active clock
+finishes the tick in hand, gives the lock up and exits, so a standby leads within LEADER_POLL.
 
 Once a day, at night, a tick also purges the personal data whose time has come
 (storage/retention.py, KADAM_RETENTION_DAYS).
@@ -15,7 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import signal
 import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -31,6 +36,8 @@ from storage.media_store import MediaStore
 from storage.schedule import QuietHours
 
 log = logging.getLogger(__name__)
+
+LEADER_POLL = 5.0  # seconds between a standby's asks to lead (and the active clock's renewals)
 
 
 @dataclass
@@ -122,6 +129,12 @@ class Leadership:
     def release(self) -> None:
         """Stops leading. The unlock is explicit: a closed connection's lock is only dropped
         once the server notices, and a standby may ask before then."""
+        if self.db.is_sqlite:
+            try:
+                lease.release_lease(self.db, self.holder)
+            except Exception:  # noqa: BLE001 - the lease then runs out by itself
+                log.warning("could not give the clock's lease up; it runs out by itself",
+                            exc_info=True)
         if self._connection is not None:
             try:
                 lease.release_advisory_lock(self._connection)
@@ -135,11 +148,15 @@ class Leadership:
 class Clock:
     """Runs `tick` every `interval` seconds while this process leads."""
 
-    def __init__(self, database: Database, settings: Settings, interval: float = 60.0):
+    def __init__(self, database: Database, settings: Settings, interval: float = 60.0,
+                 poll: float = LEADER_POLL):
         self.db = database
         self.settings = settings
         self.interval = interval
+        self.poll = min(poll, interval)
+        # Renewed every poll; long enough to outlast a slow tick, during which it is not.
         self.leadership = Leadership(database, lease_seconds=interval * 3)
+        self._stopping = threading.Event()
 
     def beat(self, now: dt.datetime | None = None) -> TickReport | None:
         if not self.leadership.is_leader(now):
@@ -151,18 +168,41 @@ class Clock:
         return report
 
     def run(self) -> None:
-        from apscheduler.schedulers.blocking import BlockingScheduler
-
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line a minute is noise
-        scheduler = BlockingScheduler(timezone=dt.UTC)
-        # One job: the due work. A late or overlapping beat is skipped, never run twice.
-        scheduler.add_job(self.beat, "interval", seconds=self.interval, max_instances=1,
-                          coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
+        """Until stop(): every `poll` seconds, asks to lead (or renews), and while leading runs
+        the due work every `interval` seconds. A late tick is not made up twice."""
         log.info("clock started (every %ss) as %s", self.interval, self.leadership.holder)
+        due = time.monotonic()
+        leading: bool | None = None  # not asked yet
         try:
-            scheduler.start()
+            while not self._stopping.is_set():
+                try:
+                    now_leading = self.leadership.is_leader()
+                except Exception:  # noqa: BLE001 - the database away: ask again later
+                    log.warning("clock: cannot reach the database to ask who leads",
+                                exc_info=log.isEnabledFor(logging.DEBUG))
+                    now_leading = False
+                if now_leading != leading:
+                    log.info("clock %s: %s", self.leadership.holder,
+                             "active" if now_leading else "standing by")
+                    leading = now_leading
+                if leading and time.monotonic() >= due:
+                    started = time.monotonic()
+                    try:
+                        report = tick(self.db, self.settings)
+                        if report.replies:
+                            log.info("tick: %s", report)
+                    except Exception:
+                        log.exception("tick failed; the next runs in %ss", self.interval)
+                    due = max(started + self.interval, time.monotonic())
+                pause = min(self.poll, due - time.monotonic()) if leading else self.poll
+                self._stopping.wait(max(pause, 0.01))
         finally:
             self.leadership.release()
+            log.info("clock %s stopped; the lock is free", self.leadership.holder)
+
+    def stop(self) -> None:
+        """Ends run() after the tick in hand (SIGTERM)."""
+        self._stopping.set()
 
 
 def _instant(value: str | None) -> dt.datetime | None:
@@ -197,7 +237,18 @@ def clock_command(interval: float) -> None:
     """Run the due work every minute; one clock is active, others stand by."""
     settings = _settings_or_refusal()
     database = Database()
-    Clock(database, settings, interval).run()
+    clock = Clock(database, settings, interval)
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %s: finishing the tick in hand, then giving the lock up", signum)
+        clock.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        clock.run()
+    finally:
+        database.dispose()
 
 
 def _settings_or_refusal() -> Settings:

@@ -71,7 +71,23 @@ class SendError(Exception):
 
 
 class TemporaryError(SendError):
-    """The provider is busy or unreachable; the same message may go through later."""
+    """The provider is busy or unreachable; the same message may go through later.
+
+    `unsure`: the provider may have accepted it all the same (no answer in time, a connection
+    lost after the request went out): before sending it again, ask the provider (`find`)."""
+
+    def __init__(self, code: int | None, message: str, unsure: bool = False):
+        super().__init__(code, message)
+        self.unsure = unsure
+
+
+@dataclass(frozen=True)
+class Found:
+    """A message the provider holds, as its Messages list shows it."""
+
+    sid: str
+    body: str
+    created_at: dt.datetime | None
 
 
 class PermanentError(SendError):
@@ -181,11 +197,7 @@ class TwilioChannel:
     def send(self, message: OutgoingMessage) -> SendResult:
         """Sends in the form the worker chose (choose_form): free text, template or SMS."""
         form = message.form
-        if form == "sms":
-            to, sender = message.to, self.settings.twilio_sms_from
-        else:
-            to, sender = whatsapp_address(message.to), self.settings.twilio_whatsapp_from
-            sender = whatsapp_address(sender) if sender else ""
+        to, sender = self._addresses(message)
         if not sender:
             raise PermanentError(None, f"no sender number configured for {form} messages")
         options: dict[str, object] = {"to": to, "from_": sender}
@@ -207,10 +219,32 @@ class TwilioChannel:
         except (TwilioRestException, TwilioServiceException) as exc:
             raise classify(exc.status, exc.code, _error_text(exc)) from exc
         except requests.RequestException as exc:
-            # Timeouts and refused connections: Twilio may or may not have the message. We
-            # retry, accepting a rare duplicate over a lost task prompt (at least once).
-            raise TemporaryError(None, f"{type(exc).__name__}: {exc}") from exc
+            # Timeouts and lost connections: Twilio may or may not have the message. The
+            # retry asks Twilio first (find). Only a connection never made is sure not to.
+            unsure = not isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError)
+            raise TemporaryError(None, f"{type(exc).__name__}: {exc}", unsure=unsure) from exc
         return SendResult(str(created.sid), form)
+
+    def find(self, message: OutgoingMessage, limit: int = 50) -> list[Found]:
+        """The newest messages the account sent from this message's sender to its recipient
+        (newest first). Not filtered by DateSent: Twilio compares it by the day, and a message
+        still queued at Twilio has none yet; the caller compares the creation times."""
+        to, sender = self._addresses(message)
+        try:
+            listed = self._client().messages.list(to=to, from_=sender or None, limit=limit,
+                                                  page_size=limit)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise TemporaryError(exc.code, _error_text(exc), unsure=True) from exc
+        except requests.RequestException as exc:
+            raise TemporaryError(None, f"{type(exc).__name__}: {exc}", unsure=True) from exc
+        return [Found(str(m.sid), str(m.body or ""), m.date_created) for m in listed]
+
+    def _addresses(self, message: OutgoingMessage) -> tuple[str, str]:
+        """To and From as Twilio writes them for this message's form."""
+        if message.form == "sms":
+            return message.to, self.settings.twilio_sms_from
+        sender = self.settings.twilio_whatsapp_from
+        return whatsapp_address(message.to), whatsapp_address(sender) if sender else ""
 
     def close(self) -> None:
         with self._lock:

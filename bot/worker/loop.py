@@ -4,8 +4,13 @@ One loop: claim a batch of due outbox rows, hold back what would arrive in the r
 quiet hours, render the rest in the recipient's language, choose each one's form (WhatsApp free
 text, approved template or SMS: bot.worker.channels.choose_form), send them from a small thread pool
 paced to MESSAGES_PER_SECOND, record what happened, then fetch pending media. Sending happens
-outside any database transaction; results are written by the loop's own thread, a few at a
-time as they come back, so the pool threads only wait on the network.
+outside any database transaction; each result is committed by the thread that sent it, right
+after the provider answers (bot/worker/results.py), so a worker killed at any moment leaves at
+most its in-flight messages unrecorded.
+
+Exactly once: a message whose outcome is unknown (its worker died mid-send, or the provider did
+not answer in time) is looked up at the provider before it is sent again, and recorded as sent
+if the provider has it. Without its database the worker sends nothing (bot/worker/outage.py).
 
 MESSAGES_PER_SECOND paces one worker process: with several workers, give each its share.
 """
@@ -16,14 +21,11 @@ import datetime as dt
 import logging
 import math
 import os
-import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, fields, replace
-from types import FrameType
+from dataclasses import replace
 from typing import Any
 
-import click
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -41,65 +43,25 @@ from bot.worker.channels import (
     choose_form,
 )
 from bot.worker.media import MediaFetcher
+from bot.worker.outage import DatabaseGate
 from bot.worker.outbound import render_row, rows_params, sms_row
 from bot.worker.rate import Pace
-from bot.worker.sms import sms_cost
+from bot.worker.results import Counts, Result, record
+from bot.worker.unsure import find_sent
 from storage import outbox
-from storage.db import Database
+from storage.db import Database, unreachable
 from storage.models import Outbox, Person
 from storage.retention import remove_files
 from storage.schedule import QuietHours, zone
 
 log = logging.getLogger(__name__)
 
-# How long to wait before attempt n+1 after a temporary failure of attempt n.
-BACKOFF = (
-    dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
-    dt.timedelta(minutes=30), dt.timedelta(hours=2),
-)
-MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60
 IDLE_SLEEP = 1.0  # run_forever's pause when nothing was due
 INBOUND_POLL = 0.25  # how often an idle worker looks for messages the webhook only recorded
 REPLY_WAIT = 2.0  # seconds of paced sends at most in hand ahead of a newly claimed reply
 DEFAULT_THREADS = 8
 INBOUND_BATCH = 200  # queued inbound messages looked up at a time
-
-
-@dataclass
-class Counts:
-    answered: int = 0  # inbound messages the webhook queued (KADAM_INBOUND=queue)
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    not_sent: int = 0
-    held: int = 0  # scheduled messages put back until the recipient's morning
-    media_stored: int = 0
-    media_retried: int = 0
-    media_rejected: int = 0
-
-    def __str__(self) -> str:
-        return ", ".join(f"{f.name.replace('_', ' ')} {getattr(self, f.name)}"
-                         for f in fields(self))
-
-    @property
-    def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
-
-
-@dataclass(frozen=True)
-class Result:
-    """What became of one claimed row, to be written back to the outbox."""
-
-    claimed: outbox.ClaimedMessage
-    outcome: str  # sent | retry | failed | not_sent | held
-    provider_sid: str | None = None
-    form: str | None = None
-    body: str | None = None
-    channel: str | None = None
-    error_code: int | None = None
-    error_message: str | None = None
-    until: dt.datetime | None = None  # for "held": when the recipient's quiet hours end
 
 
 class Worker:
@@ -116,6 +78,9 @@ class Worker:
         self.pace = Pace(settings.messages_per_second)
         self.media = media or MediaFetcher(database, settings)
         self._pool: ThreadPoolExecutor | None = None
+        self.gate = DatabaseGate(database)
+        self._unrecorded: list[Result] = []  # sent during an outage: recorded once it ends
+        self._abandoned: list[Result] = []  # claimed, not sent: given back once it ends
         self._stopping = threading.Event()
         self._wake = threading.Event()  # set when replies were queued, or on stop()
 
@@ -144,7 +109,8 @@ class Worker:
         counts = Counts()
         self._answer_inbound(now, counts)
         self._send_due(now, counts)
-        self._fetch_media(now or _utcnow(), counts)
+        if not self.gate.down:  # stopped during an outage
+            self._fetch_media(now or _utcnow(), counts)
         return counts
 
     def run_forever(self) -> None:
@@ -166,8 +132,14 @@ class Worker:
                 try:
                     self._send_due(None, counts)
                     self._fetch_media(_utcnow(), counts)
-                except Exception:  # a database restart must not end the worker
-                    log.exception("worker pass failed")
+                except Exception as exc:  # a database restart must not end the worker
+                    if not unreachable(exc):
+                        log.exception("worker pass failed")
+                        self._stopping.wait(IDLE_SLEEP)  # a bug must not become a log storm
+                        continue
+                    self.gate.report(exc)
+                    self.gate.wait_until_up(self._stopping)
+                    continue
                 if counts.total:
                     log.info("worker: %s", counts)
                 else:
@@ -205,26 +177,83 @@ class Worker:
         paced messages, and a pace slot the pool misses is lost. At most two batches are in
         hand at once, which keeps every row well inside its lease (see batch_size). After
         each result comes back we look again, because recording a message may free the same
-        person's next one.
+        person's next one. When the database cannot be reached, nothing more is claimed or
+        sent: the loop lets what is in flight finish, waits for the database, writes what it
+        could not, gives back what it did not send, and goes on.
         """
         pending: set[Future[Result]] = set()
         look = True
         while True:
+            if self.gate.down:
+                if pending:
+                    done, pending = wait(pending)
+                    for future in done:
+                        self._account(future.result(), counts)
+                    continue
+                if not self._recover(now, counts):
+                    return
+                look = True
+                continue
             if look and len(pending) < self.batch_size and not self._stopping.is_set():
                 at = now or _utcnow()
-                claimed = outbox.claim(self.db, self.batch_size, at, LEASE_SECONDS)
+                try:
+                    claimed = outbox.claim(self.db, self.batch_size, at, LEASE_SECONDS)
+                except Exception as exc:
+                    if not unreachable(exc):
+                        raise
+                    self.gate.report(exc)
+                    continue
                 look = bool(claimed)
                 if claimed:
-                    ready, settled = self._prepare(claimed, at)
-                    pending |= {self._executor().submit(self._deliver, item, message)
+                    try:
+                        ready, settled = self._prepare(claimed, at)
+                    except Exception as exc:
+                        if not unreachable(exc):
+                            raise
+                        self.gate.report(exc)
+                        self._abandoned += [Result(item, "abandoned") for item in claimed]
+                        continue
+                    pending |= {self._executor().submit(self._deliver, item, message, now)
                                 for item, message in ready}
-                    self._record(settled, now, counts)
+                    for result in settled:
+                        self._account(self._write(result, now), counts)
                 continue
             if not pending:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            self._record([future.result() for future in done], now, counts)
+            for future in done:
+                self._account(future.result(), counts)
             look = True
+
+    def _account(self, result: Result, counts: Counts) -> None:
+        if result.outcome == "abandoned":
+            self._abandoned.append(result)
+        elif result.unrecorded:
+            self._unrecorded.append(result)
+        else:
+            counts.add(result.outcome)
+
+    def _recover(self, now: dt.datetime | None, counts: Counts) -> bool:
+        """After an outage: writes the results it held, gives back the rows it claimed and
+        did not send. False when the worker stopped first."""
+        if not self.gate.wait_until_up(self._stopping):
+            return False
+        unrecorded, self._unrecorded = self._unrecorded, []
+        for result in unrecorded:
+            self._account(self._write(replace(result, unrecorded=False), now), counts)
+        abandoned, self._abandoned = self._abandoned, []
+        try:
+            with self.db.transaction() as session:
+                for result in abandoned:
+                    item = result.claimed
+                    outbox.hold(session, item.id, now or _utcnow(), item.lease_until,
+                                unsure=item.unsure_since is not None)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            self.gate.report(exc)
+            self._abandoned += abandoned
+        return True
 
     def _answer_inbound(self, now: dt.datetime | None, counts: Counts) -> None:
         """Runs the flow for messages the webhook only recorded (KADAM_INBOUND=queue); in
@@ -243,9 +272,13 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 answered = engine.handle_pending(INBOUND_BATCH)
-            except Exception:  # a database restart must not end the thread
-                log.exception("answering recorded messages failed; trying again")
-                self._stopping.wait(IDLE_SLEEP)
+            except Exception as exc:  # a database restart must not end the thread
+                if unreachable(exc):
+                    self.gate.report(exc)
+                    self.gate.wait_until_up(self._stopping)
+                else:
+                    log.exception("answering recorded messages failed; trying again")
+                    self._stopping.wait(IDLE_SLEEP)
                 continue
             if answered:
                 log.info("worker: answered %s recorded messages", answered)
@@ -345,60 +378,70 @@ class Worker:
         return replace(message, form="template", body=rendered.numbered(),
                        content_sid=template.content_sid, content_variables=variables)
 
-    def _deliver(self, item: outbox.ClaimedMessage, message: OutgoingMessage) -> Result:
-        """Sends one message (on a pool thread); never raises."""
+    def _deliver(self, item: outbox.ClaimedMessage, message: OutgoingMessage,
+                 now: dt.datetime | None) -> Result:
+        """Sends one message and records what became of it (on a pool thread); never raises.
+        A message whose earlier attempt may have gone out is first looked up at the provider.
+        Nothing is sent while the database cannot be reached: it could not be recorded."""
+        if self.gate.down:
+            return Result(item, "abandoned")
+        if item.unsure_since is not None:
+            try:
+                found = find_sent(self.db, self.channel, item, message)
+            except TemporaryError as exc:
+                log.warning("outbox %s: cannot ask the provider whether it has it (%s)",
+                            item.id, exc)
+                return self._write(Result(item, "retry", body=message.body, unsure=True,
+                                          error_code=exc.code, error_message=exc.message), now)
+            except Exception as exc:
+                if not unreachable(exc):
+                    log.exception("outbox %s: looking it up at the provider failed", item.id)
+                    return Result(item, "abandoned")
+                self.gate.report(exc)
+                return Result(item, "abandoned")
+            if found is not None:
+                log.info("outbox %s: the provider has it already (%s): not sent again",
+                         item.id, found.sid)
+                return self._write(Result(item, "found", found.sid, message.form, message.body,
+                                          FORM_CHANNEL.get(message.form, message.channel)), now)
+        if self.gate.down:
+            return Result(item, "abandoned")
+        return self._write(self._send(item, message), now)
+
+    def _send(self, item: outbox.ClaimedMessage, message: OutgoingMessage) -> Result:
         if getattr(self.channel, "paced", True):
             self.pace.wait()
         try:
             sent = self.channel.send(message)
         except TemporaryError as exc:
-            outcome = "retry" if item.attempts < MAX_ATTEMPTS else "failed"
             log.warning("outbox %s: attempt %s failed (%s)", item.id, item.attempts, exc)
-            return Result(item, outcome, body=message.body, error_code=exc.code,
-                          error_message=exc.message)
+            return Result(item, "retry", body=message.body, error_code=exc.code,
+                          error_message=exc.message, unsure=exc.unsure)
         except PermanentError as exc:
             log.warning("outbox %s: refused (%s)", item.id, exc)
             return Result(item, "failed", body=message.body, error_code=exc.code,
                           error_message=exc.message)
         except Exception as exc:  # an unexpected bug in a channel: treat as passing trouble
             log.exception("outbox %s: send raised", item.id)
-            outcome = "retry" if item.attempts < MAX_ATTEMPTS else "failed"
-            return Result(item, outcome, body=message.body, error_message=repr(exc))
+            return Result(item, "retry", body=message.body, error_message=repr(exc),
+                          unsure=True)
         channel = FORM_CHANNEL.get(sent.form, message.channel)
         return Result(item, "sent", sent.provider_sid, sent.form, message.body, channel)
 
-    def _record(self, results: list[Result], now: dt.datetime | None, counts: Counts) -> None:
-        if not results:
-            return
+    def _write(self, result: Result, now: dt.datetime | None) -> Result:
+        """Commits one result at once; during an outage, keeps it to write when it ends."""
         at = now or _utcnow()
-        sent = [
-            outbox.Sent(r.claimed.id, r.provider_sid or "", r.form or "", r.body or "",
-                        r.channel or r.claimed.channel, *_sms_cost(r))
-            for r in results if r.outcome == "sent"
-        ]
-        with self.db.transaction() as session:
-            outbox.mark_all_sent(session, sent, now=at)
-            counts.sent += len(sent)
-            for r in results:
-                rid = r.claimed.id
-                if r.outcome == "sent":
-                    continue
-                if r.outcome == "retry":
-                    delay = BACKOFF[min(r.claimed.attempts, len(BACKOFF)) - 1]
-                    outbox.mark_retry(session, rid, delay, r.error_code, r.error_message, now=at)
-                    counts.retried += 1
-                elif r.outcome == "not_sent":
-                    outbox.mark_failed(session, rid, None, r.error_message, "not_sent", now=at)
-                    counts.not_sent += 1
-                elif r.outcome == "held":
-                    assert r.until is not None
-                    outbox.hold(session, rid, r.until)
-                    counts.held += 1
-                else:
-                    outbox.mark_failed(session, rid, r.error_code, r.error_message, now=at)
-                    if r.error_code == outbox.UNSUBSCRIBED:
-                        outbox.opt_out(session, r.claimed.person_id, at)
-                    counts.failed += 1
+        try:
+            with self.db.transaction() as session:
+                outcome = record(session, result, at, self.settings.retry_hours)
+        except Exception as exc:
+            if unreachable(exc):
+                self.gate.report(exc)
+            else:  # the row stays claimed and unsure: whoever claims it next asks first
+                log.exception("outbox %s: recording %s failed", result.claimed.id,
+                              result.outcome)
+            return replace(result, unrecorded=unreachable(exc))
+        return replace(result, outcome=outcome)
 
     # --- media --------------------------------------------------------------------------------
 
@@ -423,8 +466,11 @@ class Worker:
         for future in [self._executor().submit(drain) for _ in range(self.threads)]:
             try:
                 batches.append(future.result())
-            except Exception:
-                log.exception("media fetch failed")
+            except Exception as exc:
+                if unreachable(exc):
+                    self.gate.report(exc)
+                else:
+                    log.exception("media fetch failed")
         outcomes = [outcome for batch in batches for outcome in batch]
         counts.media_stored += outcomes.count("stored")
         counts.media_retried += outcomes.count("retry")
@@ -436,40 +482,3 @@ class Worker:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _sms_cost(result: Result) -> tuple[str | None, int | None]:
-    if result.form != "sms" or result.body is None:
-        return None, None
-    cost = sms_cost(result.body)
-    return cost.encoding, cost.segments
-
-
-@click.command()
-@click.option("--once", is_flag=True, help="Send what is due, fetch pending media, and exit.")
-def worker(once: bool) -> None:
-    """Send the outbox and fetch media (MESSAGES_PER_SECOND, WORKER_THREADS)."""
-    settings = Settings.from_env()
-    refusal = settings.missing_secret_key()
-    if refusal:
-        raise click.ClickException(refusal)
-    database = Database(settings.database_url or None)
-    try:
-        runner = Worker(database, settings)
-    except templates_map.TemplateMapError as exc:
-        database.dispose()
-        raise click.ClickException(str(exc)) from exc
-    if once:
-        with runner:
-            click.echo(str(runner.run_once()))
-        database.dispose()
-        return
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: finishing the batch in hand", signum)
-        runner.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    runner.run_forever()
-    database.dispose()

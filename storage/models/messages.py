@@ -97,6 +97,10 @@ class Outbox(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     status_at: Mapped[dt.datetime | None]
+    # While an attempt's outcome is unknown (claimed and not recorded, or timed out after the
+    # provider may have accepted it): since when. The next attempt asks the provider first.
+    unsure_since: Mapped[dt.datetime | None]
+    first_attempt_at: Mapped[dt.datetime | None]  # KADAM_RETRY_HOURS count from here
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),

@@ -19,6 +19,8 @@ PER_PAGE = 10  # each row is a GROUP BY over its recipients (100,000 for a state
 # The report's columns, in the order a message moves through them; then where it stopped.
 STEPS = ("queued", "sent", "delivered", "read", "failed", "undelivered", "not_sent",
          "opted_out")
+# A broadcast's own page splits the queued: not tried yet, or retrying after passing trouble.
+PAGE_STEPS = ("queued", "retrying", *STEPS[1:])
 PREVIEW = 140
 
 
@@ -66,4 +68,5 @@ def broadcast(broadcast_id: int) -> str:
     stories = message.pop("stories", None)
     return render_template("admin/broadcast.html", broadcast=row, report=result,
                            texts=sorted(message.items(), key=lambda kv: (kv[0] != "en", kv[0])),
-                           stories=stories, steps=STEPS, codes=codes(result))
+                           stories=stories, steps=PAGE_STEPS, codes=codes(result),
+                           retrying=result.retrying_by_reason.most_common())

@@ -1,0 +1,123 @@
+"""What became of each claimed message, and how it is written back to the outbox.
+
+Each result is written in its own transaction as soon as it is known (bot.worker.loop records
+a send straight after the provider answers, on the thread that sent it): a worker killed at any
+moment leaves at most the messages it had in flight unrecorded, and those are not sent again
+blindly (see `unsure` in storage.outbox and bot.worker.unsure).
+
+Passing trouble is retried, at most RETRY_CAP apart, until KADAM_RETRY_HOURS after the first
+attempt; then the message is recorded as failed, with why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from sqlalchemy.orm import Session
+
+from bot.worker.sms import sms_cost
+from storage import outbox
+from storage.delivery import retry_reason
+
+# How long to wait before attempt n+1 after a temporary failure of attempt n; then RETRY_CAP.
+BACKOFF = (
+    dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
+    dt.timedelta(minutes=15),
+)
+RETRY_CAP = BACKOFF[-1]
+
+
+@dataclass
+class Counts:
+    answered: int = 0  # inbound messages the webhook queued (KADAM_INBOUND=queue)
+    sent: int = 0
+    found: int = 0  # sends whose outcome was unknown, which the provider turned out to have
+    retried: int = 0
+    failed: int = 0
+    not_sent: int = 0
+    held: int = 0  # scheduled messages put back until the recipient's morning
+    media_stored: int = 0
+    media_retried: int = 0
+    media_rejected: int = 0
+
+    def __str__(self) -> str:
+        return ", ".join(f"{f.name.replace('_', ' ')} {getattr(self, f.name)}"
+                         for f in fields(self))
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+    def add(self, outcome: str) -> None:
+        name = {"sent": "sent", "found": "found", "retry": "retried", "failed": "failed",
+                "not_sent": "not_sent", "held": "held"}.get(outcome)
+        if name is not None:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one claimed row, to be written back to the outbox."""
+
+    claimed: outbox.ClaimedMessage
+    outcome: str  # sent | found | retry | failed | not_sent | held | abandoned
+    provider_sid: str | None = None
+    form: str | None = None
+    body: str | None = None
+    channel: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    until: dt.datetime | None = None  # for "held": when the recipient's quiet hours end
+    unsure: bool = False  # for "retry": the provider may have it (a timeout)
+    unrecorded: bool = False  # the database could not be reached: to write once it can
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th attempt failed for passing reasons."""
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def record(session: Session, result: Result, now: dt.datetime,
+           retry_hours: float) -> str:
+    """Writes one result; returns the outcome written (a retry past KADAM_RETRY_HOURS is
+    written as "failed")."""
+    claimed, rid = result.claimed, result.claimed.id
+    if result.outcome in ("sent", "found"):
+        encoding, segments = _sms_cost(result)
+        outbox.mark_all_sent(session, [outbox.Sent(
+            rid, result.provider_sid or "", result.form or "", result.body or "",
+            result.channel or claimed.channel, encoding, segments)], now=now)
+        return result.outcome
+    if result.outcome == "retry":
+        first = claimed.first_attempt_at or now
+        delay = retry_delay(claimed.attempts)
+        if now + delay - first <= dt.timedelta(hours=retry_hours):
+            outbox.mark_retry(session, rid, delay, result.error_code, result.error_message,
+                              now=now, unsure=result.unsure)
+            return "retry"
+        reason = (f"gave up after {retry_hours:g} hours of retries "
+                  f"({claimed.attempts} attempts): "
+                  f"{retry_reason(result.error_code, result.error_message)}")
+        if result.error_message:
+            reason += f" ({result.error_message.splitlines()[0][:200]})"
+        outbox.mark_failed(session, rid, result.error_code, reason, now=now)
+        return "failed"
+    if result.outcome == "not_sent":
+        outbox.mark_failed(session, rid, None, result.error_message, "not_sent", now=now)
+        return "not_sent"
+    if result.outcome == "held":
+        assert result.until is not None
+        outbox.hold(session, rid, result.until, unsure=claimed.unsure_since is not None)
+        return "held"
+    outbox.mark_failed(session, rid, result.error_code, result.error_message, now=now)
+    if result.error_code == outbox.UNSUBSCRIBED:
+        outbox.opt_out(session, claimed.person_id, now)
+    return "failed"
+
+
+def _sms_cost(result: Result) -> tuple[str | None, int | None]:
+    if result.form != "sms" or result.body is None:
+        return None, None
+    cost = sms_cost(result.body)
+    return cost.encoding, cost.segments
