@@ -157,6 +157,8 @@ class Clock:
         # Renewed every poll; long enough to outlast a slow tick, during which it is not.
         self.leadership = Leadership(database, lease_seconds=interval * 3)
         self._stopping = threading.Event()
+        self._leading: bool | None = None  # not asked yet
+        self._due = 0.0  # time.monotonic() of the next tick while leading: at once, at first
 
     def beat(self, now: dt.datetime | None = None) -> TickReport | None:
         if not self.leadership.is_leader(now):
@@ -168,37 +170,47 @@ class Clock:
         return report
 
     def run(self) -> None:
-        """Until stop(): every `poll` seconds, asks to lead (or renews), and while leading runs
-        the due work every `interval` seconds. A late tick is not made up twice."""
+        """Until stop(): APScheduler asks every `poll` seconds to lead (or renews), and while
+        this clock leads the due work runs every `interval` seconds. One job, never two at
+        once: a late ask or tick is skipped, not made up twice. stop() lets the tick in hand
+        finish, then the lock is given up."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line a minute is noise
         log.info("clock started (every %ss) as %s", self.interval, self.leadership.holder)
-        due = time.monotonic()
-        leading: bool | None = None  # not asked yet
+        scheduler = BackgroundScheduler(timezone=dt.UTC)
+        scheduler.add_job(self._ask_and_tick, "interval", seconds=self.poll, max_instances=1,
+                          coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
+        scheduler.start()
         try:
-            while not self._stopping.is_set():
-                try:
-                    now_leading = self.leadership.is_leader()
-                except Exception:  # noqa: BLE001 - the database away: ask again later
-                    log.warning("clock: cannot reach the database to ask who leads",
-                                exc_info=log.isEnabledFor(logging.DEBUG))
-                    now_leading = False
-                if now_leading != leading:
-                    log.info("clock %s: %s", self.leadership.holder,
-                             "active" if now_leading else "standing by")
-                    leading = now_leading
-                if leading and time.monotonic() >= due:
-                    started = time.monotonic()
-                    try:
-                        report = tick(self.db, self.settings)
-                        if report.replies:
-                            log.info("tick: %s", report)
-                    except Exception:
-                        log.exception("tick failed; the next runs in %ss", self.interval)
-                    due = max(started + self.interval, time.monotonic())
-                pause = min(self.poll, due - time.monotonic()) if leading else self.poll
-                self._stopping.wait(max(pause, 0.01))
+            while not self._stopping.wait(1.0):  # short waits: signals are handled between
+                pass
         finally:
+            scheduler.shutdown(wait=True)
             self.leadership.release()
             log.info("clock %s stopped; the lock is free", self.leadership.holder)
+
+    def _ask_and_tick(self) -> None:
+        try:
+            now_leading = self.leadership.is_leader()
+        except Exception:  # noqa: BLE001 - the database away: ask again later
+            log.warning("clock: cannot reach the database to ask who leads",
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            now_leading = False
+        if now_leading != self._leading:
+            log.info("clock %s: %s", self.leadership.holder,
+                     "active" if now_leading else "standing by")
+            self._leading = now_leading
+        if not now_leading or self._stopping.is_set() or time.monotonic() < self._due:
+            return
+        started = time.monotonic()
+        try:
+            report = tick(self.db, self.settings)
+            if report.replies:
+                log.info("tick: %s", report)
+        except Exception:
+            log.exception("tick failed; the next runs in %ss", self.interval)
+        self._due = max(started + self.interval, time.monotonic())
 
     def stop(self) -> None:
         """Ends run() after the tick in hand (SIGTERM)."""
