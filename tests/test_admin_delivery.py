@@ -17,6 +17,7 @@ from storage.delivery import ERRORS, NO_AREA, SAME_AS, health
 from storage.models import Outbox, Person, Project, School
 from storage.scope import Scope
 from tests.admin_support import (
+    NOW,
     USERS,
     add_users,
     build_world,
@@ -31,7 +32,7 @@ SCOPES = {"state": Scope(), "satara": Scope("satara"), "pune": Scope("pune"),
 
 @pytest.fixture
 def app(db, tmp_path):
-    app = make_app(db, tmp_path / "media")
+    app = make_app(db, tmp_path / "media", ADMIN_NOW=NOW)  # "the last 7 days" count from NOW
     yield app
     app.extensions["kadam.db"].dispose()
 
@@ -40,7 +41,7 @@ def app(db, tmp_path):
 def world(db, tmp_path):
     world = build_world(db, tmp_path / "media")
     add_users(db)
-    now = dt.datetime.now(dt.UTC)
+    now = NOW  # the world's, and the dashboard's, now
     with db.transaction() as session:
         # An officer (no school: their own district and block), a number not in the roster,
         # and recent messages, so that the period and every kind of recipient count.
@@ -111,7 +112,7 @@ def opted_out(db, scope):
 @pytest.mark.parametrize("who", list(USERS))
 def test_delivery_numbers_add_up_from_the_outbox(db, world, who):
     scope = SCOPES[who]
-    now = dt.datetime.now(dt.UTC)
+    now = NOW
     with db.sessions() as session:
         campaign_projects = set(session.scalars(select(Project.id)))
     for since in (None, now - dt.timedelta(days=30), now - dt.timedelta(days=7)):
@@ -172,7 +173,10 @@ def test_the_delivery_page_shows_the_scopes_numbers(app, db, world, who):
     # The default period is the last 7 days.
     week = numbers(client.get("/admin/delivery").get_data(as_text=True))
     assert week["Messages"] == sum(expected(
-        db, SCOPES[who], dt.datetime.now(dt.UTC) - dt.timedelta(days=7))[0].values())
+        db, SCOPES[who], NOW - dt.timedelta(days=7))[0].values())
+    # That week holds the Wai officer's two messages and, for the state only, the one to the
+    # number not in the roster; the world's are ten days old, the others 20 and 40.
+    assert week["Messages"] == {"state": 3, "pune": 0, "wai": 2}[who]
 
 
 def test_the_delivery_page_describes_common_errors():
