@@ -195,14 +195,15 @@ def apply(db, statuses):
             row.status, row.provider_sid = "sent", f"SM{row.id:032d}"
     with db.transaction() as session:
         for row, (status, code) in zip(rows, statuses, strict=False):
-            outbox_store.apply_status_callback(session, f"SM{row.id:032d}", status, code)
+            outbox_store.apply_status_callback(session, f"SM{row.id:032d}", status, code,
+                                               now=NOW)
     return len(rows)
 
 
 def test_the_broadcast_pages_report_adds_up(app, db, world):
     result = create(db, {"en": "Science fair on Friday. <b>Bring</b> one photo.",
                          "hi": "शुक्रवार को विज्ञान मेला है।"}, ["district:satara"],
-                    role="all")
+                    role="all", now=NOW)
     sent = apply(db, [("delivered", None), ("read", None), ("failed", 63016),
                       ("undelivered", 30003), ("undelivered", 30003)])
     audience = result.audience
@@ -231,7 +232,7 @@ def test_the_broadcast_pages_report_adds_up(app, db, world):
 def test_a_celebrations_stories_are_escaped(app, db, world):
     result = create(db, {"stories": [{"school": "ZP School Wai 1",
                                       "story": "<script>alert(1)</script> We read"}]},
-                    ["all"], kind="celebration", key="celebration.stories")
+                    ["all"], kind="celebration", key="celebration.stories", now=NOW)
     client = client_for(app, "state")
     for url in ("/admin/broadcasts", f"/admin/broadcasts/{result.broadcast_id}"):
         html = client.get(url).get_data(as_text=True)
@@ -240,7 +241,7 @@ def test_a_celebrations_stories_are_escaped(app, db, world):
 
 @pytest.mark.parametrize("who", ["satara", "wai"])
 def test_broadcasts_are_for_the_state_team_only(app, db, world, who):
-    result = create(db, {"en": "Hello"}, ["all"])
+    result = create(db, {"en": "Hello"}, ["all"], now=NOW)
     client = client_for(app, who)
     assert client.get("/admin/broadcasts").status_code == 403
     assert client.get(f"/admin/broadcasts/{result.broadcast_id}").status_code == 403
