@@ -168,6 +168,8 @@ def test_the_delivery_page_shows_the_scopes_numbers(app, db, world, who):
     for status in ("queued", "sent", "delivered", "read", "failed", "undelivered"):
         assert cards[status.capitalize()] == by_status[status], status
     assert cards["People opted out (STOP)"] == opted_out(db, SCOPES[who])
+    assert set(by_code) == {"state": {21211, 30003, 30005, 63016}, "pune": {30003, 63016},
+                            "wai": {30005, 63016}}[who]
     for code in by_code:
         assert f"<td>{code}</td><td>{escape(ERRORS[code])}</td>" in html
     # The default period is the last 7 days.
