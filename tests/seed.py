@@ -16,6 +16,7 @@ from storage.models import (
     Template,
     TemplateTask,
 )
+from tests.clock import NOW, india_date
 
 TASKS = (
     ("brief", 0, "Brief your teachers", "शिक्षकों को बताएं", "none"),
@@ -34,8 +35,12 @@ class Seeded:
 
 
 def seed_project(db: Database, *, phone: str = "+919822012345", channel: str = "whatsapp",
-                 language: str = "en", start: dt.date | None = None) -> Seeded:
-    start = start or dt.date.today()
+                 language: str = "en", start: dt.date | None = None,
+                 now: dt.datetime = NOW) -> Seeded:
+    """Invited at `now` (tests.clock's NOW unless the test runs on another clock), to a
+    campaign that starts on `start`, by default that day in India: the first three tasks are
+    due that day, the fourth three weeks on."""
+    start = start or india_date(now)
     with db.transaction() as session:
         school = School(code="27310100101", name="ZP School Wai", district="Satara",
                         block="Wai", cluster="Wai-1", state="Maharashtra")
@@ -52,7 +57,7 @@ def seed_project(db: Database, *, phone: str = "+919822012345", channel: str = "
         session.add(campaign)
         session.flush()
         project = Project(campaign_id=campaign.id, school_id=school.id, headmaster_id=person.id,
-                          status="invited", invited_at=dt.datetime.now(dt.UTC))
+                          status="invited", invited_at=now)
         session.add(project)
         session.flush()
         task_ids = []

@@ -11,13 +11,13 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from tests.admin_support import PASSWORD, SCRIPT_STORY, build_world, make_app, make_user
+from tests.admin_support import NOW, PASSWORD, SCRIPT_STORY, build_world, make_app, make_user
 from tests.browser import browser_page, live_server
 
 
 @pytest.fixture
 def app(db, tmp_path):
-    app = make_app(db, tmp_path / "media")
+    app = make_app(db, tmp_path / "media", ADMIN_NOW=NOW)  # the world's now
     yield app
     app.extensions["kadam.db"].dispose()
 
@@ -55,9 +55,12 @@ def test_state_user_finds_the_district_behind_and_exports_its_silent_schools(app
         page.locator("table.chart tr.behind").get_by_role("link", name="Mulshi").click()
         page.get_by_role("link", name="Only silent schools").click()
         expected = [code for code in world.codes_in("Pune", "Mulshi") if code in world.silent_codes]
+        assert expected == ["PUMU0", "PUMU1", "PUMU2"]  # nobody in Mulshi answered
         for code in expected:
             assert page.get_by_text(code, exact=False).count() >= 1
 
+        # The export counts silence from the real clock, not ADMIN_NOW: later than the world's
+        # NOW, when the same schools are silent (the others were heard from or finished).
         with page.expect_download() as download:
             page.locator("a[href*='projects.xlsx']").first.click()
         path = tmp_path / "silent.xlsx"

@@ -347,6 +347,7 @@ def _refused_outside(client, world, inside):
 
 def test_the_state_sees_every_school_and_project(app, world):
     client = client_for(app, "state")
+    assert len(world.schools) == 12
     for code, (_, _, project_id, _) in world.schools.items():
         assert code in page(client, f"/admin/schools/{code}")
         page(client, f"/admin/projects/{project_id}")

@@ -17,6 +17,7 @@ from storage.delivery import ERRORS, NO_AREA, SAME_AS, health
 from storage.models import Outbox, Person, Project, School
 from storage.scope import Scope
 from tests.admin_support import (
+    NOW,
     USERS,
     add_users,
     build_world,
@@ -31,7 +32,7 @@ SCOPES = {"state": Scope(), "satara": Scope("satara"), "pune": Scope("pune"),
 
 @pytest.fixture
 def app(db, tmp_path):
-    app = make_app(db, tmp_path / "media")
+    app = make_app(db, tmp_path / "media", ADMIN_NOW=NOW)  # "the last 7 days" count from NOW
     yield app
     app.extensions["kadam.db"].dispose()
 
@@ -40,7 +41,7 @@ def app(db, tmp_path):
 def world(db, tmp_path):
     world = build_world(db, tmp_path / "media")
     add_users(db)
-    now = dt.datetime.now(dt.UTC)
+    now = NOW  # the world's, and the dashboard's, now
     with db.transaction() as session:
         # An officer (no school: their own district and block), a number not in the roster,
         # and recent messages, so that the period and every kind of recipient count.
@@ -111,7 +112,7 @@ def opted_out(db, scope):
 @pytest.mark.parametrize("who", list(USERS))
 def test_delivery_numbers_add_up_from_the_outbox(db, world, who):
     scope = SCOPES[who]
-    now = dt.datetime.now(dt.UTC)
+    now = NOW
     with db.sessions() as session:
         campaign_projects = set(session.scalars(select(Project.id)))
     for since in (None, now - dt.timedelta(days=30), now - dt.timedelta(days=7)):
@@ -167,12 +168,17 @@ def test_the_delivery_page_shows_the_scopes_numbers(app, db, world, who):
     for status in ("queued", "sent", "delivered", "read", "failed", "undelivered"):
         assert cards[status.capitalize()] == by_status[status], status
     assert cards["People opted out (STOP)"] == opted_out(db, SCOPES[who])
+    assert set(by_code) == {"state": {21211, 30003, 30005, 63016}, "pune": {30003, 63016},
+                            "wai": {30005, 63016}}[who]
     for code in by_code:
         assert f"<td>{code}</td><td>{escape(ERRORS[code])}</td>" in html
     # The default period is the last 7 days.
     week = numbers(client.get("/admin/delivery").get_data(as_text=True))
     assert week["Messages"] == sum(expected(
-        db, SCOPES[who], dt.datetime.now(dt.UTC) - dt.timedelta(days=7))[0].values())
+        db, SCOPES[who], NOW - dt.timedelta(days=7))[0].values())
+    # That week holds the Wai officer's two messages and, for the state only, the one to the
+    # number not in the roster; the world's are ten days old, the others 20 and 40.
+    assert week["Messages"] == {"state": 3, "pune": 0, "wai": 2}[who]
 
 
 def test_the_delivery_page_describes_common_errors():
@@ -191,14 +197,15 @@ def apply(db, statuses):
             row.status, row.provider_sid = "sent", f"SM{row.id:032d}"
     with db.transaction() as session:
         for row, (status, code) in zip(rows, statuses, strict=False):
-            outbox_store.apply_status_callback(session, f"SM{row.id:032d}", status, code)
+            outbox_store.apply_status_callback(session, f"SM{row.id:032d}", status, code,
+                                               now=NOW)
     return len(rows)
 
 
 def test_the_broadcast_pages_report_adds_up(app, db, world):
     result = create(db, {"en": "Science fair on Friday. <b>Bring</b> one photo.",
                          "hi": "शुक्रवार को विज्ञान मेला है।"}, ["district:satara"],
-                    role="all")
+                    role="all", now=NOW)
     sent = apply(db, [("delivered", None), ("read", None), ("failed", 63016),
                       ("undelivered", 30003), ("undelivered", 30003)])
     audience = result.audience
@@ -227,7 +234,7 @@ def test_the_broadcast_pages_report_adds_up(app, db, world):
 def test_a_celebrations_stories_are_escaped(app, db, world):
     result = create(db, {"stories": [{"school": "ZP School Wai 1",
                                       "story": "<script>alert(1)</script> We read"}]},
-                    ["all"], kind="celebration", key="celebration.stories")
+                    ["all"], kind="celebration", key="celebration.stories", now=NOW)
     client = client_for(app, "state")
     for url in ("/admin/broadcasts", f"/admin/broadcasts/{result.broadcast_id}"):
         html = client.get(url).get_data(as_text=True)
@@ -236,7 +243,7 @@ def test_a_celebrations_stories_are_escaped(app, db, world):
 
 @pytest.mark.parametrize("who", ["satara", "wai"])
 def test_broadcasts_are_for_the_state_team_only(app, db, world, who):
-    result = create(db, {"en": "Hello"}, ["all"])
+    result = create(db, {"en": "Hello"}, ["all"], now=NOW)
     client = client_for(app, who)
     assert client.get("/admin/broadcasts").status_code == 403
     assert client.get(f"/admin/broadcasts/{result.broadcast_id}").status_code == 403

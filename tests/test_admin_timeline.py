@@ -12,6 +12,7 @@ from bot.engine.engine import Engine, Inbound
 from flows.events import Invitation
 from tests.admin_support import PASSWORD, make_app, make_user
 from tests.browser import browser_page, live_server
+from tests.clock import NOW, Ticking
 from tests.seed import seed_project
 
 _sid = itertools.count(1)
@@ -19,20 +20,20 @@ _sid = itertools.count(1)
 
 @pytest.fixture
 def app(db, tmp_path):
-    app = make_app(db, tmp_path / "media", ADMIN_NOW=dt.datetime.now(dt.UTC)
-                   + dt.timedelta(minutes=5))
+    app = make_app(db, tmp_path / "media", ADMIN_NOW=NOW + dt.timedelta(minutes=5))
     yield app
     app.extensions["kadam.db"].dispose()
 
 
 def hindi_project(db, app) -> int:
     """A Hindi headmaster accepts, marks task 1 done by mistake and takes it back."""
-    seeded = seed_project(db, language="hi")
+    clock = Ticking()  # NOW, then a minute later for each message
+    seeded = seed_project(db, language="hi", now=clock())
     engine = Engine(db, app.config["KADAM"])
-    engine.trigger(seeded.person_id, Invitation(seeded.project_id))
+    engine.trigger(seeded.person_id, Invitation(seeded.project_id), now=clock())
     for text in ("1", "ho gaya", "0"):
         engine.receive(Inbound(sid=f"SM{next(_sid):032d}", phone=seeded.phone,
-                               channel="whatsapp", body=text))
+                               channel="whatsapp", body=text), now=clock())
     return seeded.project_id
 
 

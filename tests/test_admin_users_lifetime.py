@@ -67,6 +67,8 @@ def test_a_removed_user_is_gone_with_their_address(app, db, kadam):
     client = app.test_client()
     assert sign_in(client, EMAIL).status_code == 302
     with db.transaction() as session:
+        # A failed sign-in, as the sign-in page records it: on the real clock, which the
+        # sign-ins through the app around it read too.
         authenticate(session, EMAIL, "a wrong guess", "203.0.113.7",
                      dt.datetime.now(dt.UTC))
         session.add(TaughtPhrase(language="mr", phrase="zala nahi ajun",

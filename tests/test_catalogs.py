@@ -70,6 +70,15 @@ def _translations(lang: str):
             yield entry.id, _ids(entry)[-1], index, text
 
 
+def test_the_checks_here_have_messages_to_check():
+    """The checks below loop over the template's entries: an empty or misread template would
+    pass every one of them."""
+    ids = {m.id for m in TEMPLATE}
+    assert len(ids) >= 100
+    assert set(messages.SIMPLE.values()) | set(messages.OPTIONS.values()) <= ids
+    assert all(sum(1 for _ in _translations(lang)) >= len(ids) for lang in ALL_LANGUAGES)
+
+
 @pytest.mark.parametrize("lang", ("en", *ALL_LANGUAGES))
 def test_the_singular_is_used_for_the_counts_the_language_calls_one(lang):
     """CLDR's rule, not the text of a Plural-Forms expression (Babel's generated expressions

@@ -19,6 +19,7 @@ from storage.campaigns import launch
 from storage.exports import PROJECT_COLUMNS, project_rows
 from storage.models import Evidence, Outbox, Person, Project, Task, TaskEvent
 from storage.templates import load, parse
+from tests.clock import TODAY, Ticking
 from tests.factories import make_headmaster, make_school
 
 TEMPLATES = SHIPPED_TEMPLATES
@@ -43,11 +44,24 @@ def headmaster(db):
         return person.phone
 
 
-def say(engine, phone, text="", media=()):
-    inbound = Inbound(sid=f"SM{next(_sid):032d}", phone=phone, channel="whatsapp", body=text,
-                      media=[{"url": f"https://api.twilio.com/Media/ME{i}", "content_type": ct}
-                             for i, ct in enumerate(media)])
-    return engine.receive(inbound)
+@pytest.fixture
+def clock():
+    """The test's clock: NOW for the first launch, a minute later for each step after it."""
+    return Ticking()
+
+
+@pytest.fixture
+def say(engine, clock):
+    """The headmaster writes (with photos of these types), a minute after the last step."""
+
+    def say(phone, text="", media=()):
+        inbound = Inbound(sid=f"SM{next(_sid):032d}", phone=phone, channel="whatsapp",
+                          body=text,
+                          media=[{"url": f"https://api.twilio.com/Media/ME{i}",
+                                  "content_type": ct} for i, ct in enumerate(media)])
+        return engine.receive(inbound, now=clock())
+
+    return say
 
 
 def last_keys(db, phone, n):
@@ -57,29 +71,29 @@ def last_keys(db, phone, n):
     return list(reversed(keys))
 
 
-def test_retell_the_tale_from_invitation_to_story(db, engine, headmaster):
+def test_retell_the_tale_from_invitation_to_story(db, say, clock, headmaster):
     load_template(db, "retell-the-tale")
-    started = dt.date.today() - dt.timedelta(days=30)  # every task's day has come
-    launch(db, "retell-the-tale", ["district:Satara"], started)
+    started = TODAY - dt.timedelta(days=30)  # every task's day has come
+    launch(db, "retell-the-tale", ["district:Satara"], started, now=clock())
     assert last_keys(db, headmaster, 1) == ["invitation"]
 
-    say(engine, headmaster, "haan ji")
+    say(headmaster, "haan ji")
     assert last_keys(db, headmaster, 2) == ["invitation.accepted", "task.prompt"]
-    say(engine, headmaster, "ho gaya")  # 1
-    say(engine, headmaster, "task 2 hogaya sir")
-    say(engine, headmaster, "need help, no internet in the village")  # on task 3
-    say(engine, headmaster, "add Paint a story wall")
-    say(engine, headmaster, "3 done")
-    say(engine, headmaster, "झाले")  # 4
-    say(engine, headmaster, "1")  # 5 wants a photo
+    say(headmaster, "ho gaya")  # 1
+    say(headmaster, "task 2 hogaya sir")
+    say(headmaster, "need help, no internet in the village")  # on task 3
+    say(headmaster, "add Paint a story wall")
+    say(headmaster, "3 done")
+    say(headmaster, "झाले")  # 4
+    say(headmaster, "1")  # 5 wants a photo
     assert last_keys(db, headmaster, 1) == ["task.done_send_photo"]
-    say(engine, headmaster, "", media=("image/jpeg",))
-    say(engine, headmaster, "✅")  # 6
-    say(engine, headmaster, "done", media=("image/jpeg", "image/jpeg"))  # 7, with two photos
+    say(headmaster, "", media=("image/jpeg",))
+    say(headmaster, "✅")  # 6
+    say(headmaster, "done", media=("image/jpeg", "image/jpeg"))  # 7, with two photos
     assert last_keys(db, headmaster, 2) == ["project.celebration", "project.story_question"]
-    say(engine, headmaster, "बच्चे अब सभा में कहानियाँ सुनाते हैं")
+    say(headmaster, "बच्चे अब सभा में कहानियाँ सुनाते हैं")
     assert last_keys(db, headmaster, 2) == ["project.story_saved", "project.share_question"]
-    say(engine, headmaster, "haan")
+    say(headmaster, "haan")
 
     with db.sessions() as session:
         project = session.scalars(select(Project)).one()
@@ -103,13 +117,13 @@ def test_retell_the_tale_from_invitation_to_story(db, engine, headmaster):
     assert row["evidence_count"] == 3
 
 
-def test_an_invitation_mid_task_keeps_the_task_in_hand(db, engine, headmaster):
+def test_an_invitation_mid_task_keeps_the_task_in_hand(db, say, clock, headmaster):
     load_template(db, "retell-the-tale")
     load_template(db, "virtual-ptm")
-    launch(db, "retell-the-tale", ["all"], dt.date.today())
-    say(engine, headmaster, "yes")
-    launch(db, "virtual-ptm", ["all"], dt.date.today())
-    say(engine, headmaster, "done")  # about Retell the Tale's task 1, not the invitation
+    launch(db, "retell-the-tale", ["all"], TODAY, now=clock())
+    say(headmaster, "yes")
+    launch(db, "virtual-ptm", ["all"], TODAY, now=clock())
+    say(headmaster, "done")  # about Retell the Tale's task 1, not the invitation
     with db.sessions() as session:
         projects = session.scalars(select(Project).order_by(Project.id)).all()
         first_task = session.scalars(select(Task).where(Task.project_id == projects[0].id)
@@ -117,16 +131,16 @@ def test_an_invitation_mid_task_keeps_the_task_in_hand(db, engine, headmaster):
     assert first_task.status == "completed"
     assert projects[1].status == "invited"
     assert last_keys(db, headmaster, 2) == ["task.done", "task.next_on"]
-    say(engine, headmaster, "haan")  # a plain yes, with an invitation pending, accepts it
+    say(headmaster, "haan")  # a plain yes, with an invitation pending, accepts it
     with db.sessions() as session:
         assert session.get(Project, projects[1].id).status == "started"
 
 
-def test_stop_is_remembered_and_start_undoes_it(db, engine, headmaster):
-    say(engine, headmaster, "STOP")
+def test_stop_is_remembered_and_start_undoes_it(db, say, headmaster):
+    say(headmaster, "STOP")
     with db.sessions() as session:
         assert session.scalars(select(Person)).one().opted_out_at is not None
-    say(engine, headmaster, "start")
+    say(headmaster, "start")
     with db.sessions() as session:
         assert session.scalars(select(Person)).one().opted_out_at is None
     assert last_keys(db, headmaster, 2) == ["opted_out", "opted_in"]

@@ -38,6 +38,7 @@ from storage.models import (
 )
 from storage.schedule import QuietHours
 from tests.admin_support import PNG, client_for, make_app, make_user
+from tests.clock import wall_now, wall_today
 from tests.seed import seed_project
 from tests.twilio_standin import TwilioStandin
 
@@ -64,7 +65,12 @@ def twilio() -> Iterator[TwilioStandin]:
 
 
 @pytest.fixture
-def webhooks(db: Database, twilio: TwilioStandin, tmp_path: Path) -> Iterator[Flask]:
+def webhooks(db: Database, twilio: TwilioStandin, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The webhooks, which stamp each message with the real time. Quiet hours off: the help
+    alert and the officer's answer are relayed at once, whatever the hour the test runs at
+    (at night in India they would wait for the morning, and hold no text yet)."""
+    monkeypatch.setenv("KADAM_QUIET_HOURS", "off")
     app = create_app({"database_url": db.url, "twilio_account_sid": twilio.account_sid,
                       "twilio_auth_token": twilio.auth_token, "twilio_api_url": twilio.url,
                       "public_url": PUBLIC, "media_dir": tmp_path / "media",
@@ -85,12 +91,14 @@ def post(app: Flask, token: str, phone: str, body: str = "", media: str | None =
     assert response.status_code == 200
     with Worker(app.extensions["kadam.db"], app.config["KADAM"], ConsoleChannel(),
                 quiet=NO_QUIET, threads=1) as worker:
-        worker.run_once()
+        worker.run_once(wall_now())  # on the real clock, as the webhook was
 
 
 @pytest.fixture
 def history(db: Database, webhooks: Flask, twilio: TwilioStandin) -> History:
-    seeded = seed_project(db, phone=ASHA, start=dt.date.today() - dt.timedelta(days=3))
+    # Started three days ago by the real clock the webhooks keep.
+    seeded = seed_project(db, phone=ASHA, start=wall_today() - dt.timedelta(days=3),
+                          now=wall_now())
     with db.transaction() as session:
         session.add(Person(phone=PRAKASH, name="Prakash More", role="beo", district="Satara",
                            block="Wai"))

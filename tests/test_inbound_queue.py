@@ -15,12 +15,12 @@ from bot.engine.engine import Engine
 from bot.worker.loop import Worker
 from storage.models import InboundMessage, Outbox, Project, Task
 from storage.schedule import QuietHours
+from tests.clock import wall_now
 from tests.seed import seed_project
 from tests.test_webhooks import PUBLIC, TOKEN, count, replies, signed_post, whatsapp
 from tests.test_worker import add_person, queue, settings_for
 from tests.twilio_standin import TwilioStandin
 
-NOW_ISH = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
 NO_QUIET = dt.time(0, 0)  # quiet hours from midnight to midnight: none
 # What the headmaster hears for "yes", "status", "1", "2 done", "status", "tasks".
 TRANSCRIPT = [["invitation.accepted", "task.prompt"], ["status"], ["task.done", "task.prompt"],
@@ -37,12 +37,16 @@ def app(db, tmp_path):
 
 
 def answer(app, db):
-    """What `kadam worker` does first on each pass: answer the recorded messages."""
-    return Engine(db, app.config["KADAM"]).handle_pending()
+    """What `kadam worker` does first on each pass: answer the recorded messages.
+
+    The webhook stamps each message with the real time and the worker answers just after, so
+    every test here runs on the real clock, its project seeded by it too; none expects
+    anything that depends on the date or the hour."""
+    return Engine(db, app.config["KADAM"]).handle_pending(now=wall_now())
 
 
 def test_the_webhook_records_and_the_worker_answers(app, db):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     client = app.test_client()
     response = signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     assert response.status_code == 200 and b"<Response/>" in response.data
@@ -55,7 +59,7 @@ def test_the_webhook_records_and_the_worker_answers(app, db):
 
 
 def test_a_senders_messages_are_answered_in_the_order_they_came(app, db):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     client = app.test_client()
     for body in ("yes", "1", "task 2 done"):
         signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, body))
@@ -69,7 +73,7 @@ def test_a_senders_messages_are_answered_in_the_order_they_came(app, db):
 
 
 def test_a_retried_webhook_is_recorded_once(app, db):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     client = app.test_client()
     form = whatsapp(seeded.phone, "yes", sid="SMretried")
     assert signed_post(client, "/twilio/whatsapp", form).status_code == 200
@@ -80,7 +84,7 @@ def test_a_retried_webhook_is_recorded_once(app, db):
 
 
 def test_a_message_the_flow_cannot_handle_does_not_hold_up_the_next(app, db, monkeypatch):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     client = app.test_client()
     signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "boom"))
     signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
@@ -99,13 +103,13 @@ def test_a_message_the_flow_cannot_handle_does_not_hold_up_the_next(app, db, mon
 
 
 def test_the_worker_answers_before_it_sends(app, db):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     signed_post(app.test_client(), "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     settings = app.config["KADAM"]
     from bot.worker.channels import ConsoleChannel
 
     with Worker(db, settings, ConsoleChannel()) as worker:
-        counts = worker.run_once()
+        counts = worker.run_once(wall_now())
     assert counts.answered == 1 and counts.sent == 2
     with db.sessions() as session:
         assert set(session.scalars(select(Outbox.status).where(
@@ -115,11 +119,12 @@ def test_the_worker_answers_before_it_sends(app, db):
 def test_a_reply_is_answered_and_sent_while_a_circular_is_going_out(app, db, tmp_path):
     """`kadam worker` answers recorded messages on a thread of its own, and sends the replies
     ahead of a long circular: the headmaster hears back before the circular has gone out."""
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     circular = []
+    due = wall_now() - dt.timedelta(minutes=1)  # `run_forever` reads the real clock
     for n in range(300):
         phone = f"+9198444{n:05d}"
-        circular.append(queue(db, add_person(db, phone), phone, at=NOW_ISH))
+        circular.append(queue(db, add_person(db, phone), phone, at=due))
     with TwilioStandin() as twilio:
         # 300 messages at 20 a second take 15 s.
         settings = settings_for(twilio, tmp_path, messages_per_second=20)
@@ -148,7 +153,7 @@ def to(twilio: TwilioStandin, phone: str) -> list:
 
 
 def test_two_workers_answer_each_message_once_and_each_senders_in_order(app, db, monkeypatch):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     client = app.test_client()
     strangers = [f"+9198555{n:05d}" for n in range(6)]
     for phone in strangers[:3]:
@@ -175,7 +180,7 @@ def test_two_workers_answer_each_message_once_and_each_senders_in_order(app, db,
         engine = Engine(db, settings)
         both_running.wait()
         try:
-            while engine.handle_pending(limit=200):
+            while engine.handle_pending(limit=200, now=wall_now()):
                 pass
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -206,7 +211,7 @@ def test_two_workers_answer_each_message_once_and_each_senders_in_order(app, db,
 def test_a_database_failure_leaves_the_message_to_be_answered_later(app, db, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     signed_post(app.test_client(), "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     original, failures = Engine._handle, []
 

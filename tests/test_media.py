@@ -25,6 +25,7 @@ from bot.worker.media_hosts import MediaHosts, Refused
 from storage.db import Database
 from storage.media_store import MediaStore, MediaTooLarge, extension_for
 from storage.models import Evidence, InboundMessage, Outbox
+from tests.clock import wall_now
 from tests.seed import seed_project
 from tests.twilio_standin import TwilioStandin
 
@@ -51,7 +52,7 @@ def settings_for(standin: TwilioStandin, tmp_path: Path, **changes: object) -> S
 def pending_evidence(db: Database, url: str, task_position: int = 3,
                      content_type: str = "image/jpeg", language: str = "en") -> tuple[int, str]:
     """A photo the headmaster sent for a task, not yet fetched; returns (evidence id, phone)."""
-    seeded = seed_project(db, language=language)
+    seeded = seed_project(db, language=language, now=NOW)
     with db.transaction() as session:
         inbound = InboundMessage(sid="MM" + "1" * 32, phone=seeded.phone,
                                  person_id=seeded.person_id, channel="whatsapp",
@@ -303,7 +304,7 @@ def test_an_upload_in_the_simulator_is_judged_by_its_bytes_too(db, tmp_path):
     app = create_app({"database_url": db.url, "media_dir": tmp_path / "media",
                       "twilio_account_sid": "", "twilio_auth_token": "",
                       "secret_key": "test-secret", "simulator": True})
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())  # the simulator stamps the real time
     make_user(db, "state@example.org")
     client = app.test_client()
     assert sign_in(client, "state@example.org").status_code == 302

@@ -280,9 +280,10 @@ def test_the_phrase_file_is_the_shipped_format_and_loads_back(db):
 # --- through the engine -----------------------------------------------------------------------
 
 
-def say(engine, phone, text):
+def say(engine, phone, text, minutes=0):
+    """The headmaster writes, `minutes` after NOW."""
     return engine.receive(Inbound(sid=f"SM{next(_sid):032d}", phone=phone, channel="whatsapp",
-                                  body=text))
+                                  body=text), now=NOW + dt.timedelta(minutes=minutes))
 
 
 @pytest.fixture
@@ -311,7 +312,7 @@ def test_a_reply_not_understood_lands_as_a_row_in_the_senders_language(db, headm
     assert row.inbound_id == outcome.inbound_id
     assert (row.campaign_id, row.project_id) == (
         first, headmasters["projects"][(headmasters["people"]["hi"], first)])
-    say(engine, "+919822054321", "ho gaya")  # understood: nothing more is kept
+    say(engine, "+919822054321", "ho gaya", minutes=1)  # understood: nothing more is kept
     assert len(kept(db)) == 1
 
 
@@ -325,12 +326,14 @@ def test_the_engine_hands_the_flow_what_another_process_taught_a_moment_ago(
         with web.transaction() as session:
             phrases.teach(session, "mr", "zala nahi ajun", "in_progress", "state@example.org",
                           NOW)
-        say(engine, "+919822012345", "zala nahi ajun")
+        say(engine, "+919822012345", "zala nahi ajun", minutes=1)
         assert flow_that_keeps[-1] == (TaughtPhrase("mr", "zala nahi ajun", Name.IN_PROGRESS),)
         # The clock's batches too.
         with worker.sessions() as session:
             people = list(session.scalars(select(Person).order_by(Person.id)))
-            snapshots = store.snapshots(session, people, {p.id: NOW.date() for p in people})
+            snapshots = store.snapshots(session, people, {p.id: NOW.date() for p in people},
+                                        NOW + dt.timedelta(minutes=2))
+        assert len(snapshots) == 2  # both headmasters
         assert all(s.taught == flow_that_keeps[-1] for s in snapshots.values())
     finally:
         web.dispose()
@@ -351,7 +354,7 @@ def test_an_undone_done_is_undone_in_the_export_and_kept_for_the_state_team(db, 
 
     say(engine, "+919822054321", "kaam 1 ho gaya")
     assert statuses()[0] == "completed"
-    say(engine, "+919822054321", "galti se ho gaya likh diya")
+    say(engine, "+919822054321", "galti se ho gaya likh diya", minutes=1)
     assert statuses()[0] == "not_started"
     [row] = [r for r in kept(db) if r.reason == "undone"]
     assert (row.text, row.read, row.language) == ("kaam 1 ho gaya", "completed", "hi")

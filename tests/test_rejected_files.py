@@ -47,7 +47,7 @@ def paths_of(db: Database) -> dict[int, str | None]:
 
 
 def test_the_worker_deletes_refused_files_after_a_refused_download(db, tmp_path):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=NOW)
     with TwilioStandin() as twilio:
         big = twilio.add_media("big", b"x" * 2048, "video/mp4", redirect=False)
         with db.transaction() as session:
@@ -69,7 +69,7 @@ def test_the_worker_deletes_refused_files_after_a_refused_download(db, tmp_path)
 
 
 def test_the_nightly_purge_deletes_refused_files_but_not_kept_ones(db, tmp_path):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=NOW)
     store = MediaStore(tmp_path / "media")
     refused_id, refused = refused_with_file(db, store, PAGE, seeded.task_ids[2])
     # The same bytes refused once (a retried download) but kept for another task.

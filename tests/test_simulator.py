@@ -20,6 +20,7 @@ from flows.events import Invitation
 from storage.models import Evidence, InboundMessage, Project, TaskEvent
 from tests.admin_support import PASSWORD, csrf, make_user, sign_in
 from tests.browser import browser_page, live_server
+from tests.clock import wall_now
 from tests.seed import seed_project
 
 # The smallest valid PNG: one transparent pixel.
@@ -71,9 +72,41 @@ def chat(client):
 
 @pytest.fixture
 def invited(db, app):
-    seeded = seed_project(db)
-    Engine(db, app.config["KADAM"]).trigger(seeded.person_id, Invitation(seeded.project_id))
+    """Sunita, invited just now. The simulator's engine stamps each message she sends with
+    the real time, so her project starts, and her invitation goes, by the real clock too; no
+    test here expects anything that depends on the date or the hour."""
+    now = wall_now()
+    seeded = seed_project(db, now=now)
+    Engine(db, app.config["KADAM"]).trigger(seeded.person_id, Invitation(seeded.project_id),
+                                            now=now)
     return seeded
+
+
+def conversation(page) -> list[tuple[str, str, list[str]]]:  # type: ignore[no-untyped-def]
+    """The conversation as the page shows it, top to bottom: who wrote each message ("me",
+    the headmaster, or "bot"), its text, and the buttons under it."""
+    return [("me" if "me" in (bubble.get_attribute("class") or "").split() else "bot",
+             bubble.locator(".text").inner_text(),
+             bubble.locator(".buttons button").all_inner_texts())
+            for bubble in page.locator(".bubble").all()]
+
+
+INVITATION = ("bot", "Namaste Sunita Pawar! Your school is invited to the project “Retell the "
+              "Tale”. Every child retells a story. It takes about 4 weeks. Tasks: 4. Shall we "
+              "start?", ["Yes, let's start", "Not now", "Tell me more"])
+HOW_IS_IT_GOING = ["Done", "In progress", "Need help"]
+STARTED = [
+    ("bot", "Wonderful! “Retell the Tale” has started. I will send you one task at a time. "
+            "Reply MENU at any time to see what you can do.", []),
+    ("bot", "Task 1 of 4: Brief your teachers\nHow is it going? Reply with a number:",
+     HOW_IS_IT_GOING),
+]
+TASK_1_DONE = [
+    ("bot", "Well done! Task 1, “Brief your teachers”, is marked done (1 of 4). Wrong? Reply 0 "
+            "to undo.", []),
+    ("bot", "Task 2 of 4: Talk about the parents' role\nHow is it going? Reply with a number:",
+     HOW_IS_IT_GOING),
+]
 
 
 def test_page_lists_the_roster_and_shows_the_invitation(client, invited):
@@ -213,6 +246,18 @@ def test_a_headmaster_chats_in_a_real_browser(app, invited, tmp_path):
         page.get_by_role("button", name="Send").click()
         bot_says("1 file saved for task 3")
         page.screenshot(path=str(tmp_path / "simulator.png"), full_page=True)
+        # Everything Sunita sees, in order: her button press is sent as its number.
+        assert conversation(page) == [
+            INVITATION, ("me", "1", []), *STARTED,
+            ("me", "ho gaya", []), *TASK_1_DONE,
+            ("me", "3", []),
+            ("bot", "Thank you! 1 file saved for task 3, “Find stories for children”.", []),
+            ("bot", "Is task 3 done? Reply with a number:", HOW_IS_IT_GOING),
+        ]
+        # The photo shows as a picture in her bubble, as WhatsApp shows it, and it loads.
+        thumbnail = page.locator(".bubble.me").last.locator("a.photo img")
+        assert thumbnail.count() == 1
+        assert thumbnail.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
 def test_a_digest_photo_link_opens_that_photo_only(app, chat, db, invited):
@@ -223,7 +268,7 @@ def test_a_digest_photo_link_opens_that_photo_only(app, chat, db, invited):
     client = app.test_client()  # an officer's phone: the link needs no sign-in
     with db.sessions() as session:
         evidence = session.scalars(select(Evidence)).one()
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    expires = wall_now() + dt.timedelta(days=30)  # the link is checked against the real clock
     link = evidence_link("", app.config["SECRET_KEY"], evidence.id, expires)
     with client.get(link) as response:
         assert response.status_code == 200 and response.data == PNG
@@ -256,6 +301,19 @@ def test_a_headmaster_undoes_a_mistaken_done_in_a_real_browser(app, db, invited,
         send("0")
         bot_says("Undone: task 1, “Brief your teachers”, is back to “not started”.")
         page.screenshot(path=str(tmp_path / "undo.png"), full_page=True)
+        assert conversation(page) == [
+            INVITATION, ("me", "1", []), *STARTED,
+            ("me", "theek hai", []),
+            ("bot", "Is task 1, “Brief your teachers”, done? Reply with a number:",
+             ["Done", "In progress"]),
+            ("me", "galti se done likh diya", []),
+            ("bot", "There is nothing to undo: I have recorded no change from you in the last "
+                    "24 hours.", []),
+            ("me", "ho gaya", []), *TASK_1_DONE,
+            ("me", "0", []),
+            ("bot", "Undone: task 1, “Brief your teachers”, is back to “not started”. How is it "
+                    "going? Reply with a number:", HOW_IS_IT_GOING),
+        ]
 
     with db.sessions() as session:
         project = session.get(Project, invited.project_id)

@@ -217,6 +217,13 @@ def _params(key: str, template: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield _simple(key, template)
 
 
+def test_the_fit_is_checked_for_every_shipped_template_and_language():
+    """The checks here loop over these: found empty, they would pass having checked nothing."""
+    assert sorted(TEMPLATES) == ["enrolment-drive", "retell-the-tale", "school-vision",
+                                 "virtual-ptm"]
+    assert sorted(LANGUAGE_CODES) == sorted(code for code, _name in LANGUAGES)
+
+
 def test_every_renderer_has_worst_case_parameters():
     for key in RENDERERS:
         assert list(_renderer_params(key, next(iter(TEMPLATES.values()))))

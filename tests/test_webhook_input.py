@@ -16,6 +16,7 @@ from bot import create_app
 from bot.engine.engine import Engine
 from storage.digests import evidence_link
 from storage.models import Evidence, InboundMessage, Outbox, Person
+from tests.clock import wall_now
 from tests.seed import seed_project
 from tests.test_webhooks import PUBLIC, TOKEN, count, replies, signed_post, whatsapp
 
@@ -42,10 +43,14 @@ def client(app):
     return app.test_client()
 
 
-def answer(app, db):
-    """In queue mode, what `kadam worker` does next; inline, the webhook did it already."""
-    if app.config["KADAM"].inbound == "queue":
-        assert Engine(db, app.config["KADAM"]).handle_pending() >= 0
+def answer(app, db, messages=1):
+    """In queue mode, what `kadam worker` does next: it answers the `messages` the webhook
+    recorded. Inline, the webhook answered them already and nothing is left pending.
+    (The webhooks stamp each message with the real time, and the worker answers just after:
+    so the projects here are seeded by the real clock too.)"""
+    queued = app.config["KADAM"].inbound == "queue"
+    answered = Engine(db, app.config["KADAM"]).handle_pending(now=wall_now())
+    assert answered == (messages if queued else 0)
 
 
 def heard_at(db, person_id):
@@ -92,17 +97,17 @@ REFUSED = [
 @pytest.mark.parametrize(("wrong", "fields"), REFUSED, ids=[w for w, _ in REFUSED])
 def test_a_form_twilio_could_not_send_is_refused_and_nothing_is_stored(
         db, app, client, path, wrong, fields):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     response = signed_post(client, path, whatsapp(seeded.phone, "yes", **fields))
     assert response.status_code == 400, wrong
-    answer(app, db)
+    answer(app, db, messages=0)
     assert count(db, InboundMessage) == 0
     assert count(db, Outbox) == 0
     assert heard_at(db, seeded.person_id) is None
 
 
 def test_a_forged_request_is_403_before_its_fields_are_read(db, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     form = whatsapp(seeded.phone, "yes", NumMedia="²", From="whatsapp:+" + "9" * 40)
     response = signed_post(client, "/twilio/whatsapp", form, token="not-the-token")
     assert response.status_code == 403
@@ -141,7 +146,7 @@ def test_what_twilio_sends_is_kept_up_to_the_longest_each_column_holds(db, app, 
 
 @pytest.mark.parametrize("num_media", ["", "0", "00"])
 def test_no_media_may_be_said_several_ways(db, app, client, num_media):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     form = whatsapp(seeded.phone, "yes", NumMedia=num_media)
     assert signed_post(client, "/twilio/whatsapp", form).status_code == 200
     answer(app, db)
@@ -149,7 +154,7 @@ def test_no_media_may_be_said_several_ways(db, app, client, num_media):
 
 
 def test_a_nul_in_a_message_is_removed_and_the_message_answered(db, app, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     assert signed_post(client, "/twilio/whatsapp",
                        whatsapp(seeded.phone, "ye\x00s")).status_code == 200
     answer(app, db)
@@ -159,7 +164,7 @@ def test_a_nul_in_a_message_is_removed_and_the_message_answered(db, app, client)
 
 
 def test_a_photo_with_a_long_declared_type_is_kept_as_evidence(db, app, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     answer(app, db)
     content_type = "image/jpeg; " + "x" * 116  # 128 characters, the column's length
@@ -200,7 +205,7 @@ REFUSED_STATUS = [
                          ids=[w for w, _, _ in REFUSED_STATUS])
 def test_a_status_callback_twilio_could_not_send_is_refused_and_changes_nothing(
         db, app, client, wrong, fields, query):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     row_id = sent_reply(db, app, client, seeded)
     form = {"MessageSid": "SM" + "d" * 32, "MessageStatus": "undelivered",
             "ErrorCode": "21610", **fields}
@@ -224,7 +229,7 @@ def sent_reply(db, app, client, seeded) -> int:
 
 
 def test_a_status_callback_at_the_limits_is_applied(db, app, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     row_id = sent_reply(db, app, client, seeded)
     with db.transaction() as session:
         session.get(Outbox, row_id).provider_sid = None  # the callback beats the worker
@@ -240,7 +245,7 @@ def test_a_status_callback_at_the_limits_is_applied(db, app, client):
 
 def test_a_callback_naming_one_row_and_another_rows_sid_gives_the_sid_to_no_second_row(
         db, app, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     holder = sent_reply(db, app, client, seeded)  # holds SMddd...
     with db.sessions() as session:
         other = session.scalars(select(Outbox.id).where(Outbox.id != holder)).first()
@@ -254,7 +259,7 @@ def test_a_callback_naming_one_row_and_another_rows_sid_gives_the_sid_to_no_seco
 
 
 def test_a_status_twilio_may_add_later_is_accepted_and_ignored(db, app, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     row_id = sent_reply(db, app, client, seeded)
     response = signed_post(client, "/twilio/status",
                            {"MessageSid": "SM" + "d" * 32, "MessageStatus": "partially_delivered"})
@@ -286,7 +291,7 @@ def test_a_malformed_evidence_link_is_not_found(db, client, url):
 
 
 def test_an_evidence_link_opens_its_photo_and_no_other(db, app, client, tmp_path):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     media = tmp_path / "media"
     media.mkdir(exist_ok=True)
     (media / "p.jpg").write_bytes(b"\xff\xd8\xff\xe0photo")
@@ -296,8 +301,8 @@ def test_an_evidence_link_opens_its_photo_and_no_other(db, app, client, tmp_path
         session.add(evidence)
         session.flush()
         evidence_id = evidence.id
-    link = evidence_link("", "k" * 32, evidence_id,
-                         dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    # The link's expiry is checked against the real clock.
+    link = evidence_link("", "k" * 32, evidence_id, wall_now() + dt.timedelta(days=30))
     with client.get(link) as response:
         assert (response.status_code, response.data) == (200, b"\xff\xd8\xff\xe0photo")
     token = link.rsplit("/", 1)[1]
@@ -335,7 +340,7 @@ def test_without_its_database_the_webhook_answers_503_and_logs_one_line(
 
 
 def test_a_message_twilio_retries_after_the_outage_is_answered_once(db, tmp_path):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     form = whatsapp(seeded.phone, "yes")
     down = make_app(UNREACHABLE["sqlite"], tmp_path / "media")
     assert signed_post(down.test_client(), "/twilio/whatsapp", form).status_code == 503

@@ -11,12 +11,15 @@ from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from storage.models import InboundMessage, Outbox, Project, Task
+from tests.clock import wall_now
 from tests.seed import seed_project
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://kadam.example.org"
 
 
+# The webhooks stamp each message with the real time, so each test seeds its project by the
+# real clock too (tests.clock.wall_now); no answer checked here depends on the date or hour.
 @pytest.fixture
 def app(db, tmp_path):
     app = create_app({"database_url": db.url, "twilio_account_sid": "AC" + "0" * 32,
@@ -56,7 +59,7 @@ def replies(db, phone):
 
 
 def test_signed_message_is_answered_with_empty_twiml(db, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     response = signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
@@ -68,7 +71,7 @@ def test_signed_message_is_answered_with_empty_twiml(db, client):
 
 @pytest.mark.parametrize("tamper", ["no-signature", "wrong-token", "wrong-url", "changed-body"])
 def test_forged_webhooks_get_403_and_store_nothing(db, client, tamper):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     form = whatsapp(seeded.phone, "yes")
     if tamper == "no-signature":
         response = client.post("/twilio/whatsapp", data=form)
@@ -87,7 +90,7 @@ def test_forged_webhooks_get_403_and_store_nothing(db, client, tamper):
 
 
 def test_retried_webhook_is_processed_once(db, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     form = whatsapp(seeded.phone, "yes", sid="SM" + "a" * 32)
     first = signed_post(client, "/twilio/whatsapp", form)
     second = signed_post(client, "/twilio/whatsapp", form)
@@ -97,7 +100,7 @@ def test_retried_webhook_is_processed_once(db, client):
 
 
 def test_concurrent_duplicates_are_processed_once(db, app):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     form = whatsapp(seeded.phone, "yes", sid="SM" + "b" * 32)
     barrier = threading.Barrier(4)
     codes = []
@@ -118,7 +121,7 @@ def test_concurrent_duplicates_are_processed_once(db, app):
 
 
 def test_sms_webhook_and_photo_evidence(db, client):
-    seeded = seed_project(db, channel="sms")
+    seeded = seed_project(db, now=wall_now(), channel="sms")
     signed_post(client, "/twilio/sms", {"MessageSid": "SM" + "c" * 32, "From": seeded.phone,
                                         "Body": "1", "NumMedia": "0"})
     form = whatsapp(seeded.phone, "3", NumMedia="1",
@@ -143,7 +146,7 @@ def test_unknown_phone_gets_one_polite_reply_and_is_kept(db, client):
 
 
 def test_status_callback_moves_forward_only(db, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     with db.transaction() as session:
         row = session.scalars(select(Outbox).order_by(Outbox.id)).first()
@@ -163,7 +166,7 @@ def test_healthz(client):
 
 
 def test_status_callback_that_beats_the_worker_finds_its_row(db, client):
-    seeded = seed_project(db)
+    seeded = seed_project(db, now=wall_now())
     signed_post(client, "/twilio/whatsapp", whatsapp(seeded.phone, "yes"))
     with db.sessions() as session:
         row_id = session.scalars(select(Outbox.id).order_by(Outbox.id)).first()

@@ -344,21 +344,22 @@ def test_at_a_slow_pace_a_reply_waits_behind_few_bulk_messages(db, twilio, tmp_p
 
     for n in range(12):
         phone = f"+9198666{n:05d}"
-        queue(db, add_person(db, phone), phone)
+        queue(db, add_person(db, phone, channel="sms"), phone, channel="sms")
     hm = "+919866699999"
-    hm_id = add_person(db, hm)
+    hm_id = add_person(db, hm, channel="sms")
     answered = heard_from(db, hm_id, hm)
     settings = settings_for(twilio, tmp_path, messages_per_second=4)  # 12 take 3 s
     with Worker(db, settings, quiet=QuietHours(dt.time(0), dt.time(0))) as worker:
-        sending = threading.Thread(target=worker.run_once)
+        sending = threading.Thread(target=worker.run_once, args=(NOW,))
         sending.start()
         time.sleep(0.3)  # the circular is going out when the headmaster's answer is queued
-        reply(db, hm_id, hm, answered, 2, at=dt.datetime.now(dt.UTC))
+        reply(db, hm_id, hm, answered, 2, at=NOW)
         sending.join()
-        while worker.run_once().sent:  # if the reply came after the pass ended
+        while worker.run_once(NOW).sent:  # if the reply came after the pass ended
             pass
     reached = [m.form["To"] for m in twilio.messages()]
     assert len(reached) == 13
+    assert {m.form["From"] for m in twilio.messages()} == {SMS_FROM}  # all by the long code
     assert reached.index(hm) <= 9, reached.index(hm)  # not behind the whole circular
 
 
@@ -480,6 +481,7 @@ def test_worker_cli_once_prints_counts(db_url, tmp_path, monkeypatch):
 
     database = Database(db_url)
     pid = add_person(database, "+919866666666")
+    # `kadam worker --once` reads the real clock: the message is due by it.
     queue(database, pid, "+919866666666", at=dt.datetime.now(dt.UTC))
     database.dispose()
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
