@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
@@ -46,7 +47,7 @@ from bot.worker.media import MediaFetcher
 from bot.worker.outage import DatabaseGate
 from bot.worker.outbound import render_row, rows_params, sms_row
 from bot.worker.rate import Pace
-from bot.worker.results import Counts, Result, record
+from bot.worker.results import Counts, GroupWriter, Result, record
 from bot.worker.unsure import find_sent
 from storage import outbox
 from storage.db import Database, unreachable
@@ -79,6 +80,8 @@ class Worker:
         self.media = media or MediaFetcher(database, settings)
         self._pool: ThreadPoolExecutor | None = None
         self.gate = DatabaseGate(database)
+        self.writer = GroupWriter(self._write_group, self._write_one,
+                                  keeps_going=lambda exc: not unreachable(exc))
         self._unrecorded: list[Result] = []  # sent during an outage: recorded once it ends
         self._abandoned: list[Result] = []  # claimed, not sent: given back once it ends
         self._stopping = threading.Event()
@@ -432,8 +435,7 @@ class Worker:
         """Commits one result at once; during an outage, keeps it to write when it ends."""
         at = now or _utcnow()
         try:
-            with self.db.transaction() as session:
-                outcome = record(session, result, at, self.settings.retry_hours)
+            outcome = self.writer.write(result, at)
         except Exception as exc:
             if unreachable(exc):
                 self.gate.report(exc)
@@ -442,6 +444,14 @@ class Worker:
                               result.outcome)
             return replace(result, unrecorded=unreachable(exc))
         return replace(result, outcome=outcome)
+
+    def _write_group(self, items: Sequence[tuple[Result, dt.datetime]]) -> list[str]:
+        with self.db.transaction() as session:
+            return [record(session, result, at, self.settings.retry_hours)
+                    for result, at in items]
+
+    def _write_one(self, result: Result, at: dt.datetime) -> str:
+        return self._write_group([(result, at)])[0]
 
     # --- media --------------------------------------------------------------------------------
 
