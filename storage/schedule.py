@@ -56,14 +56,19 @@ class QuietHours:
     end: dt.time = dt.time(8, 0)
 
     @classmethod
-    def from_env(cls) -> QuietHours:
-        raw = os.environ.get("KADAM_QUIET_HOURS", "").strip()
+    def parse(cls, text: str) -> QuietHours:
+        """"20:00-08:00", or "off" (also "none", "0") for none; "" for the default."""
+        raw = text.strip()
         if not raw:
             return cls()
         if raw.lower() in ("off", "none", "0"):
             return cls(dt.time(0, 0), dt.time(0, 0))
         start, _, end = raw.partition("-")
         return cls(parse_time(start), parse_time(end))
+
+    @classmethod
+    def from_env(cls) -> QuietHours:
+        return cls.parse(os.environ.get("KADAM_QUIET_HOURS", ""))
 
     def is_quiet(self, local: dt.time) -> bool:
         if self.start == self.end:
@@ -103,6 +108,26 @@ def at_local(day: dt.date, time_of_day: dt.time, timezone: str | None) -> dt.dat
 
 def local_date(moment: dt.datetime, timezone: str | None) -> dt.date:
     return moment.astimezone(zone(timezone)).date()
+
+
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+@dataclass(frozen=True)
+class DigestTime:
+    """When officers' weekly digests go out, local time (default Monday 09:00)."""
+
+    weekday: int = 0  # Monday, as dt.date.weekday()
+    time: dt.time = dt.time(9, 0)
+
+    @classmethod
+    def parse(cls, text: str) -> DigestTime:
+        """"MON 09:00" (the day's first three letters count; the time defaults to 09:00)."""
+        raw = text.strip().upper()
+        day, _, time_of_day = raw.partition(" ")
+        if day[:3] not in WEEKDAYS:
+            raise ValueError(f"not a weekday and a time like 'MON 09:00': {text!r}")
+        return cls(WEEKDAYS.index(day[:3]), parse_time(time_of_day or "09:00"))
 
 
 def digest_time() -> tuple[int, dt.time]:

@@ -31,10 +31,10 @@ import phonenumbers
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from bot.config import Settings
+from bot.config import Settings, environment
 from flows.languages import LANGUAGES
 from storage.db import DEFAULT_DATABASE_URL, normalise_url
-from storage.schedule import parse_time
+from storage.schedule import DigestTime, QuietHours
 
 MIN_SECRET_KEY = 32
 NEW_SECRET_KEY = ("set SECRET_KEY, the same value for every web, worker and clock process, to "
@@ -42,7 +42,6 @@ NEW_SECRET_KEY = ("set SECRET_KEY, the same value for every web, worker and cloc
 REINSTALL = ("install Kadam from a wheel or sdist built from the repository (`pip install .`), "
              "which carries them as package data, rather than copying files by hand")
 ON, OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
-WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
 @dataclass(frozen=True)
@@ -272,23 +271,17 @@ def _time_zone(raw: str) -> Trouble:
 
 
 def _quiet_hours(raw: str) -> Trouble:
-    if raw.lower() in ("off", "none", "0"):
-        return None
-    start, _, end = raw.partition("-")
     try:
-        parse_time(start), parse_time(end)
+        QuietHours.parse(raw)
     except ValueError:
         return "is not a span of hours", "write it as 20:00-08:00, or off"
     return None
 
 
 def _digest_time(raw: str) -> Trouble:
-    day, _, time_of_day = raw.upper().partition(" ")
     try:
-        parse_time(time_of_day or "09:00")
+        DigestTime.parse(raw)
     except ValueError:
-        day = ""
-    if day[:3] not in WEEKDAYS:
         return "is not a weekday and a time", "write it as MON 09:00"
     return None
 
@@ -456,7 +449,7 @@ def examine(env: Mapping[str, str], connect_timeout: int = 10) -> list[Finding]:
 def doctor() -> None:
     """Check this deployment: variables, database, Twilio, media folder, installed files."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line a check, nothing else
-    findings = examine(os.environ)
+    findings = examine(environment())
     for finding in findings:
         click.echo(finding.line())
     problems = sum(not finding.ok for finding in findings)
