@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import update as sql_update
 
+from bot.config import Settings
 from storage.db import make_engine
 from storage.models import Person, UTCDateTime
 
@@ -64,7 +65,7 @@ _UPDATE = sql_update(people).where(people.c.phone == bindparam("m_phone")).value
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    engine = make_engine()  # DATABASE_URL, as the app reads it
+    engine = make_engine(Settings.from_env().database_url)  # DATABASE_URL, as the app reads it
 
     @app.post("/twilio/whatsapp")
     def whatsapp() -> Response:

@@ -59,7 +59,7 @@ from sqlalchemy import select, text
 
 from bot.config import Settings
 from bot.worker.channels import http_log
-from bot.worker.loop import DEFAULT_THREADS, Worker
+from bot.worker.loop import Worker
 from storage.campaigns import launch
 from storage.db import Database
 from storage.migrate import upgrade
@@ -317,7 +317,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, nargs="*", default=[50.0, 200.0],
                         help="MESSAGES_PER_SECOND values to check (none: skip)")
     parser.add_argument("--seconds", type=float, default=10.0, help="per rate measurement")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    parser.add_argument("--threads", type=int, default=Settings().worker_threads)
     parser.add_argument("--target", type=float, default=300.0, help="messages/s, limit off")
     parser.add_argument("--attempts", type=int, default=3,
                         help="measure the limit off again while other processes use the CPU")

@@ -6,24 +6,31 @@ Each group lives beside the code it drives; this module only gathers them.
 from __future__ import annotations
 
 import logging
-import os
 
 import click
 
+from bot.config import Settings
 from bot.logs import mask_phone_numbers
 from storage.db import Database, normalise_url
 
 
-def database() -> Database:
+def settings() -> Settings:
+    """The settings from the environment, or the command stops saying which one is bad."""
+    try:
+        return Settings.from_env()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def database(config: Settings | None = None) -> Database:
     """DATABASE_URL, with its schema current. The embedded SQLite file is brought up to date
     on first use (a fresh install needs no extra step); a PostgreSQL database is the
     operator's to migrate (`kadam db upgrade`, the Procfile's release), so we say so."""
     from sqlalchemy.exc import OperationalError
 
-    from storage.db import database_url
     from storage.migrate import is_current, upgrade
 
-    url = database_url()
+    url = (config or settings()).database_url
     try:
         current = is_current(url)
     except OperationalError as error:
@@ -42,8 +49,14 @@ def database() -> Database:
 def main(verbose: bool) -> None:
     """Kadam: micro-improvement projects for headmasters over WhatsApp and SMS."""
     mask_phone_numbers()
+    try:
+        level = Settings.from_env().log_level
+    except ValueError:
+        # The command says which setting is bad when it reads them; `kadam doctor` names
+        # every one, and must run however bad they are.
+        level = "INFO"
     logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, os.environ.get("LOG_LEVEL", "INFO")),
+        level=logging.DEBUG if verbose else getattr(logging, level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -56,10 +69,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations to DATABASE_URL."""
-    from storage.db import database_url
     from storage.migrate import upgrade
 
-    upgrade(database_url())
+    upgrade(settings().database_url)
     click.echo("database is up to date")
 
 

@@ -22,6 +22,7 @@ from storage.campaigns import (
     launch,
     parse_audience,
     preview,
+    today,
 )
 
 AUDIENCE_HELP = "all, district:NAME, block:NAME or school:CODE; repeat for a union."
@@ -86,11 +87,14 @@ def launch_command(
     bad option.
     """
     from bot.cli import database
+    from bot.cli import settings as read_settings
 
+    config = read_settings()
     settings = {"send_time": send_time, "reminder_after_days": reminder_after_days,
                 "max_reminders": max_reminders, "lapse_after_days": lapse_after_days}
-    db = database()
+    db = database(config)
     try:
+        start_date = start_date or today(config.timezone)
         review = preview(db, slug, audience, start_date, name=name, settings=settings)
         if review.missing_languages:
             echo_missing_languages(review)

@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config import Settings
-from storage.db import Database, database_url
+from storage.db import Database, normalise_url
 from storage.migrate import upgrade
 from storage.roster import is_empty as roster_is_empty
 from storage.schedule import zone
@@ -128,8 +128,8 @@ def start_background(database: Database, settings: Settings) -> None:
 @click.option("--no-server", is_flag=True, help="Only prepare the database and demo data.")
 def demo(host: str, port: int, no_server: bool) -> None:
     """Start Kadam with demo data: SQLite, console channel, simulator."""
-    url = database_url()
     settings = demo_settings(host, port)
+    url = normalise_url(settings.database_url)
     refusal = refuse_real_deployment(url, settings)
     if refusal:
         raise click.ClickException(refusal)

@@ -56,7 +56,7 @@ def person_erase(phone: str, confirmed: bool) -> None:
 
     settings = Settings.from_env()
     number = _number(phone, settings.default_region)
-    db = database()
+    db = database(settings)
     try:
         with db.sessions() as session:
             found = footprint(session, number)

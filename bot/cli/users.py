@@ -29,17 +29,19 @@ def user() -> None:
 @click.option("--scope", metavar="NAME",
               help="The district (role district) or block (role block; DISTRICT/BLOCK when the "
                    "block's name repeats across districts).")
-@click.option("--password", envvar="KADAM_USER_PASSWORD", metavar="TEXT",
-              help=f"At least {MIN_PASSWORD} characters. Left out: asked for (twice) at a "
-                   "terminal, or read from the first line of standard input in a script.")
+@click.option("--password", metavar="TEXT",
+              help=f"At least {MIN_PASSWORD} characters. Left out: KADAM_USER_PASSWORD, else "
+                   "asked for (twice) at a terminal, or read from the first line of standard "
+                   "input in a script.")
 def user_add(email: str, role: str, scope: str | None, password: str | None) -> None:
     """Create a dashboard user, or change an existing user's role, scope and password."""
-    from bot.cli import database
+    from bot.cli import database, settings
 
+    config = settings()
     if password is None:
-        password = _ask_password()
+        password = config.user_password or _ask_password()
 
-    db = database()
+    db = database(config)
     try:
         with db.transaction() as session:
             try:

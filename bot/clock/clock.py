@@ -233,7 +233,7 @@ def _instant(value: str | None) -> dt.datetime | None:
 def tick_command(at: str | None) -> None:
     """Run the due work once (task prompts, reminders, lapses, invitations) and exit."""
     settings = _settings_or_refusal()
-    database = Database()
+    database = Database(settings.database_url)
     try:
         report = tick(database, settings, _instant(at))
     finally:
@@ -242,14 +242,14 @@ def tick_command(at: str | None) -> None:
 
 
 @click.command("clock")
-@click.option("--interval", type=float, default=lambda: float(
-    os.environ.get("CLOCK_INTERVAL_SECONDS", "60")), show_default="60",
-    help="Seconds between runs of the due work.")
-def clock_command(interval: float) -> None:
+@click.option("--interval", type=float, default=None, show_default="60",
+              help="Seconds between runs of the due work (CLOCK_INTERVAL_SECONDS).")
+def clock_command(interval: float | None) -> None:
     """Run the due work every minute; one clock is active, others stand by."""
     settings = _settings_or_refusal()
-    database = Database()
-    clock = Clock(database, settings, interval)
+    database = Database(settings.database_url)
+    clock = Clock(database, settings,
+                  settings.clock_interval_seconds if interval is None else interval)
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("signal %s: finishing the tick in hand, then giving the lock up", signum)

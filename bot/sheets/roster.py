@@ -7,7 +7,6 @@ tests call without a database; storage.roster.upsert writes the result in one tr
 from __future__ import annotations
 
 import csv
-import os
 import re
 import sys
 import zipfile
@@ -396,7 +395,11 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
     and optionally channel, second_language, state, timezone. People are matched by phone and
     schools by code, so importing again updates them in place.
     """
-    region = (os.environ.get("KADAM_DEFAULT_REGION") or "IN").upper()
+    from bot.cli import database as current_database  # bot.cli imports this module
+    from bot.cli import settings
+
+    config = settings()
+    region = config.default_region
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise click.ClickException(f"KADAM_DEFAULT_REGION {region!r} is not a region code")
     try:
@@ -405,9 +408,7 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
         raise click.ClickException(str(error)) from error
 
     quiet = len(rows) <= PROGRESS_ABOVE_ROWS
-    from bot.cli import database as current_database  # bot.cli imports this module
-
-    database = current_database()
+    database = current_database(config)
     try:
         known_codes = known_school_codes(database, rows)
         checking = tqdm(rows, desc="checking", unit="row", disable=quiet, file=sys.stderr)

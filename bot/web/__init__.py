@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies)
 
-    database = Database(settings.database_url or None)
+    database = Database(settings.database_url)
     app.extensions["kadam.db"] = database
     app.extensions["kadam.engine"] = Engine(database, settings)
 

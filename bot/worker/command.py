@@ -24,7 +24,7 @@ def worker(once: bool) -> None:
     refusal = settings.missing_secret_key()
     if refusal:
         raise click.ClickException(refusal)
-    database = Database(settings.database_url or None)
+    database = Database(settings.database_url)
     try:
         runner = Worker(database, settings)
     except templates_map.TemplateMapError as exc:

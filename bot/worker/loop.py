@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -61,7 +60,6 @@ LEASE_SECONDS = 60
 IDLE_SLEEP = 1.0  # run_forever's pause when nothing was due
 INBOUND_POLL = 0.25  # how often an idle worker looks for messages the webhook only recorded
 REPLY_WAIT = 2.0  # seconds of paced sends at most in hand ahead of a newly claimed reply
-DEFAULT_THREADS = 8
 INBOUND_BATCH = 200  # queued inbound messages looked up at a time
 
 
@@ -75,7 +73,7 @@ class Worker:
         self.templates = templates_map.load(settings.twilio_templates)
         self.quiet = quiet or QuietHours.from_env()
         self.channel = channel or channel_for(settings)
-        self.threads = threads or int(os.environ.get("WORKER_THREADS") or DEFAULT_THREADS)
+        self.threads = threads or settings.worker_threads
         self.pace = Pace(settings.messages_per_second)
         self.media = media or MediaFetcher(database, settings)
         self._pool: ThreadPoolExecutor | None = None
