@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from storage.campaign_rows import invitation_params as invitation_params
 from storage.campaign_rows import invitation_params_many as invitation_params_many
 from storage.db import Database
 from storage.models import Campaign, Person, Project, School, Template
-from storage.schedule import Pace
+from storage.schedule import DEFAULT_TIMEZONE, Pace
 from storage.templates import languages_spoken, latest
 
 AUDIENCE_KINDS = ("all", "district", "block", "school")
@@ -119,14 +118,14 @@ class LaunchReport:
     missing_languages: dict[str, int] = field(default_factory=dict)
 
 
-def today(timezone: str | None = None) -> dt.date:
-    """Today where the state team is (KADAM_TIMEZONE), not in UTC: launches happen mornings
-    in India, when UTC can still be on yesterday's date."""
-    name = timezone or os.environ.get("KADAM_TIMEZONE") or "Asia/Kolkata"
+def today(timezone: str = DEFAULT_TIMEZONE) -> dt.date:
+    """Today where the state team is, not in UTC: launches happen mornings in India, when UTC
+    can still be on yesterday's date. Callers pass their zone (Settings.timezone,
+    KADAM_TIMEZONE); the default is KADAM_TIMEZONE's."""
     try:
-        return dt.datetime.now(ZoneInfo(name)).date()
+        return dt.datetime.now(ZoneInfo(timezone)).date()
     except (KeyError, ValueError) as error:  # ZoneInfoNotFoundError is a KeyError
-        raise CampaignError(f"unknown time zone {name!r} in KADAM_TIMEZONE") from error
+        raise CampaignError(f"unknown time zone {timezone!r} in KADAM_TIMEZONE") from error
 
 
 # A start date further than this from today is a typo in the year (and past the calendar's

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DATABASE_URL = "sqlite:///kadam.db"
+DEFAULT_DATABASE_URL = "sqlite:///kadam.db"  # DATABASE_URL's default (bot/config.py)
 
 
 def among(session: Session, column: Any, ids: Iterable[int]) -> Any:
@@ -38,16 +37,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def database_url() -> str:
-    return normalise_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-
-
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str | None = None) -> Engine:
-    url = normalise_url(url or database_url())
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                hide_parameters=True)
@@ -79,10 +74,13 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 class Database:
-    """One engine and its session factory; the app, the worker and the CLI each hold one."""
+    """One engine and its session factory; the app, the worker and the CLI each hold one.
 
-    def __init__(self, url: str | None = None):
-        self.url = normalise_url(url or database_url())
+    The URL comes from the caller: Settings.database_url (DATABASE_URL, default
+    DEFAULT_DATABASE_URL) in the processes, a test's own database in the tests."""
+
+    def __init__(self, url: str):
+        self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -18,7 +18,7 @@ from sqlalchemy import String, and_, cast, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from storage.models import Outbox, Person, Project, School
-from storage.schedule import QuietHours, zone
+from storage.schedule import DEFAULT_TIMEZONE, QuietHours, zone
 from storage.scope import Scope
 
 STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivered", "not_sent")
@@ -207,7 +207,7 @@ class Waiting:
     kind: str
     until: dt.datetime | None = None
 
-    def words(self, page_zone: str | None) -> str:
+    def words(self, page_zone: str) -> str:
         """In the words the state team and the simulator's user read, times in `page_zone`
         (the zone the page says its times are in)."""
         at = self.until.astimezone(zone(page_zone)).strftime("%H:%M") if self.until else ""
@@ -225,10 +225,11 @@ class Waiting:
         return "due now: goes with the worker's next pass"
 
 
-def why_waiting(row: Any, now: dt.datetime, quiet: QuietHours,
-                timezone: str | None) -> Waiting | None:
+def why_waiting(row: Any, now: dt.datetime, quiet: QuietHours, timezone: str,
+                default_zone: str = DEFAULT_TIMEZONE) -> Waiting | None:
     """Why the outbox `row` has not gone yet (None once it has gone, or failed), from the
-    row alone and the recipient's time zone (their school's, else KADAM_TIMEZONE).
+    row alone and the recipient's time zone (their school's, else KADAM_TIMEZONE; the caller
+    passes Settings.timezone as `default_zone`, for a school's zone that is unknown).
 
     - a row the worker holds for the night has its next attempt at the end of the quiet
       hours there, with no attempt counted (storage/outbox.py, hold; or queued at night);
@@ -250,7 +251,7 @@ def why_waiting(row: Any, now: dt.datetime, quiet: QuietHours,
     try:
         local = until.astimezone(zone(timezone))
     except (ValueError, KeyError):  # an unknown zone (ZoneInfoNotFoundError is a KeyError)
-        local = until.astimezone(zone(None))
+        local = until.astimezone(zone(default_zone))
     if (local.hour, local.minute) == (quiet.end.hour, quiet.end.minute) \
             and quiet.is_quiet((until - dt.timedelta(minutes=1)).astimezone(local.tzinfo)
                                .time().replace(tzinfo=None)):
@@ -289,7 +290,7 @@ def waiting_messages(session: Session, scope: Scope, now: dt.datetime, quiet: Qu
     rows = session.execute(query.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
     shown = []
     for row, name, school, timezone in rows:
-        waiting = why_waiting(row, now, quiet, timezone or default_zone)
+        waiting = why_waiting(row, now, quiet, timezone or default_zone, default_zone)
         assert waiting is not None
         shown.append(WaitingMessage(row.id, row.key, row.channel, row.created_at, name,
                                     row.phone, school, waiting))

@@ -27,7 +27,7 @@ from storage.models import (
     School,
     Task,
 )
-from storage.schedule import QuietHours, local_date, next_digest_time, zone
+from storage.schedule import DigestTime, QuietHours, local_date, next_digest_time, zone
 
 RUNNING = (PROJECT_STARTED, PROJECT_IN_PROGRESS)
 OPEN = (TASK_NOT_STARTED, TASK_IN_PROGRESS)
@@ -130,12 +130,14 @@ def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
         yield items[start : start + CHUNK]
 
 
-def officers_due_a_digest(session: Session, now: dt.datetime, default_tz: str) -> list[Person]:
-    """Officers whose weekly digest is due; newcomers get their first digest time set."""
+def officers_due_a_digest(session: Session, now: dt.datetime, default_tz: str,
+                          when: DigestTime) -> list[Person]:
+    """Officers whose weekly digest is due; newcomers get their first digest time set (`when`,
+    KADAM_DIGEST_TIME, in `default_tz`)."""
     newcomers = session.scalars(select(Person).where(
         Person.role.in_(("beo", "deo")), Person.next_digest_at.is_(None))).all()
     for person in newcomers:
-        person.next_digest_at = next_digest_time(now, default_tz)
+        person.next_digest_at = next_digest_time(now, default_tz, when)
     return list(session.scalars(select(Person).where(
         Person.role.in_(("beo", "deo")), Person.next_digest_at <= now,
         Person.opted_out_at.is_(None)).order_by(Person.id)))

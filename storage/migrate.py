@@ -26,18 +26,9 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def is_current(url: str) -> bool:
-    """Whether the database's schema is at the newest migration."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine
-
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    engine = create_engine(normalise_url(url))
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision() == head
-    finally:
-        engine.dispose()
+    """Whether the database's schema is at the newest migration. Raises sqlalchemy's
+    OperationalError when the database cannot be reached."""
+    return schema_state(url).is_current
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ changes pace because a default changed.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,10 +65,6 @@ class QuietHours:
         start, _, end = raw.partition("-")
         return cls(parse_time(start), parse_time(end))
 
-    @classmethod
-    def from_env(cls) -> QuietHours:
-        return cls.parse(os.environ.get("KADAM_QUIET_HOURS", ""))
-
     def is_quiet(self, local: dt.time) -> bool:
         if self.start == self.end:
             return False
@@ -97,16 +92,16 @@ def parse_time(text: str) -> dt.time:
         raise ValueError(f"not a time of day (HH:MM): {text!r}") from exc
 
 
-def zone(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name or os.environ.get("KADAM_TIMEZONE") or DEFAULT_TIMEZONE)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
-def at_local(day: dt.date, time_of_day: dt.time, timezone: str | None) -> dt.datetime:
+def at_local(day: dt.date, time_of_day: dt.time, timezone: str) -> dt.datetime:
     """That local date and time at the school, as UTC."""
     return dt.datetime.combine(day, time_of_day, tzinfo=zone(timezone)).astimezone(dt.UTC)
 
 
-def local_date(moment: dt.datetime, timezone: str | None) -> dt.date:
+def local_date(moment: dt.datetime, timezone: str) -> dt.date:
     return moment.astimezone(zone(timezone)).date()
 
 
@@ -130,24 +125,13 @@ class DigestTime:
         return cls(WEEKDAYS.index(day[:3]), parse_time(time_of_day or "09:00"))
 
 
-def digest_time() -> tuple[int, dt.time]:
-    """When officers' weekly digests go out: KADAM_DIGEST_TIME, default "MON 09:00" (local)."""
-    raw = os.environ.get("KADAM_DIGEST_TIME", "MON 09:00").strip().upper()
-    day, _, time_of_day = raw.partition(" ")
-    days = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-    if day[:3] not in days:
-        raise ValueError(f"KADAM_DIGEST_TIME should look like 'MON 09:00', not {raw!r}")
-    return days.index(day[:3]), parse_time(time_of_day or "09:00")
-
-
-def next_digest_time(now: dt.datetime, timezone: str | None) -> dt.datetime:
+def next_digest_time(now: dt.datetime, timezone: str, when: DigestTime) -> dt.datetime:
     """The next digest moment strictly after `now`, in the officer's time zone."""
-    weekday, time_of_day = digest_time()
     today = local_date(now, timezone)
     for ahead in range(8):
         day = today + dt.timedelta(days=ahead)
-        if day.weekday() == weekday:
-            moment = at_local(day, time_of_day, timezone)
+        if day.weekday() == when.weekday:
+            moment = at_local(day, when.time, timezone)
             if moment > now:
                 return moment
     raise AssertionError("a week always has that weekday")

@@ -298,9 +298,8 @@ def test_a_lapsed_project_picked_up_again_keeps_its_campaign_until_it_ends_again
     assert texts_of(db, RAVI, since=later) == ["sorry for the delay, we started"]
 
 
-def test_the_clock_purges_once_a_day_at_night(db, world, monkeypatch):
-    monkeypatch.setenv("KADAM_QUIET_HOURS", "off")
-    settings = Settings(database_url=db.url, media_dir=world.media)
+def test_the_clock_purges_once_a_day_at_night(db, world):
+    settings = Settings(database_url=db.url, media_dir=world.media, quiet_hours=NO_QUIET)
     clock = Clock(db, settings, interval=60)
     night = dt.datetime(2027, 3, 1, 20, 31, tzinfo=dt.UTC)  # 02:01 in India, 2 March
     try:

@@ -325,10 +325,13 @@ def later() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
 
 
+NO_QUIET = QuietHours.parse("off")
+
+
 @pytest.fixture
-def daytime(monkeypatch) -> dt.datetime:
-    """Now, with quiet hours off: these tests follow the real clock through the webhook."""
-    monkeypatch.setenv("KADAM_QUIET_HOURS", "off")
+def daytime() -> dt.datetime:
+    """Now; the worker these tests run has quiet hours off (NO_QUIET), for they follow the
+    real clock through the webhook."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -339,7 +342,7 @@ def test_a_63016_callback_sends_one_copy_by_template_or_sms(db, twilio, tmp_path
     pid = add_person(db, "+919800000013", last_inbound_at=daytime - dt.timedelta(hours=1))
     original = queue(db, pid, "+919800000013", at=daytime)
     settings = settings_for(twilio, tmp_path, twilio_templates=str(
-        templates_file if fallback == "template" else ""))
+        templates_file if fallback == "template" else ""), quiet_hours=NO_QUIET)
     run(db, settings, daytime)
     [first] = twilio.messages()
     assert first.form["Body"] == PROMPT_TEXT
@@ -372,7 +375,7 @@ def test_a_63016_copy_with_no_template_and_no_sms_is_recorded_as_not_sent(db, tw
                                                                           tmp_path, app, daytime):
     pid = add_person(db, "+919800000014", last_inbound_at=daytime - dt.timedelta(hours=1))
     queue(db, pid, "+919800000014", at=daytime)
-    settings = settings_for(twilio, tmp_path, twilio_sms_from="")
+    settings = settings_for(twilio, tmp_path, twilio_sms_from="", quiet_hours=NO_QUIET)
     run(db, settings, daytime)
     [first] = twilio.messages()
     callback(app, twilio, first, "undelivered", "63016")
@@ -448,12 +451,12 @@ def test_a_reply_at_night_goes_at_once_and_is_not_held_up_by_a_scheduled_one(db,
     assert (row(db, reply).status, row(db, scheduled).status) == ("sent", "queued")
 
 
-def test_quiet_hours_follow_kadam_quiet_hours(db, twilio, tmp_path, monkeypatch):
+def test_quiet_hours_follow_kadam_quiet_hours(db, twilio, tmp_path):
     evening = dt.datetime(2026, 7, 1, 16, 30, tzinfo=dt.UTC)  # 22:00 in Kolkata
     pid = add_person(db, "+919800000019", last_inbound_at=evening)
     queue(db, pid, "+919800000019", at=evening)
-    monkeypatch.setenv("KADAM_QUIET_HOURS", "off")
-    assert run(db, settings_for(twilio, tmp_path), evening).sent == 1
+    quiet = Settings.from_env({"KADAM_QUIET_HOURS": "off"}).quiet_hours
+    assert run(db, settings_for(twilio, tmp_path, quiet_hours=quiet), evening).sent == 1
 
 
 def test_a_school_without_a_zone_uses_kadam_timezone(db, twilio, tmp_path, monkeypatch):
@@ -562,7 +565,7 @@ def test_a_missing_templates_file_stops_the_worker_at_startup(db_url, tmp_path, 
 
 
 def test_quiet_hours_default_to_eight_at_night_until_eight_in_the_morning():
-    quiet = QuietHours.from_env()
+    quiet = Settings.from_env({}).quiet_hours
     assert quiet.is_quiet(dt.time(20, 0)) and quiet.is_quiet(dt.time(7, 59))
     assert not quiet.is_quiet(dt.time(8, 0)) and not quiet.is_quiet(dt.time(19, 59))
 

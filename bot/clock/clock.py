@@ -62,7 +62,7 @@ def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
          quiet: QuietHours | None = None) -> TickReport:
     """Everything that has fallen due by `now`, once."""
     now = now or dt.datetime.now(dt.UTC)
-    quiet = quiet or QuietHours.from_env()
+    quiet = quiet or settings.quiet_hours
     engine = Engine(database, settings, quiet)
     report = TickReport()
     zone = settings.timezone
@@ -81,7 +81,7 @@ def tick(database: Database, settings: Settings, now: dt.datetime | None = None,
         reminders = due.reminders(session, now, zone, quiet)
     report.replies += engine.trigger_many(reminders, now)
     with database.transaction() as session:
-        officers = due.officers_due_a_digest(session, now, zone)
+        officers = due.officers_due_a_digest(session, now, zone, settings.digest_time)
         digests_due = [
             (person_id, DigestDue(digest)) for person_id, digest in digests.digests(
                 session, officers, now, settings.public_url, settings.secret_key,

@@ -35,7 +35,7 @@ from storage.models import (
     Task,
     TaskEvent,
 )
-from storage.schedule import Pace, QuietHours, at_local, local_date, next_digest_time
+from storage.schedule import DigestTime, Pace, QuietHours, at_local, local_date, next_digest_time
 
 OPEN = (TASK_NOT_STARTED, TASK_IN_PROGRESS)
 
@@ -43,10 +43,12 @@ OPEN = (TASK_NOT_STARTED, TASK_IN_PROGRESS)
 class Schedules:
     """The pace and time zone of each project, loaded once per transaction."""
 
-    def __init__(self, session: Session, default_timezone: str, quiet: QuietHours):
+    def __init__(self, session: Session, default_timezone: str, quiet: QuietHours,
+                 digest_time: DigestTime):
         self.session = session
         self.default_timezone = default_timezone
         self.quiet = quiet
+        self.digest_time = digest_time
         self._projects: dict[int, tuple[Pace, str]] = {}
         self._tasks: dict[int, list[Task]] = {}
         self._held: list[Project] = []
@@ -371,7 +373,7 @@ class Applier:
 
     def _digest_sent(self, e: fx.DigestSent) -> None:
         self.person.next_digest_at = next_digest_time(self.now, self.schedules.timezone_of(
-            self.person))
+            self.person), self.schedules.digest_time)
 
     def _attach_evidence(self, e: fx.AttachEvidence) -> None:
         task = self._task(e.task_id)

@@ -77,7 +77,7 @@ class Engine:
                  quiet: QuietHours | None = None):
         self.db = database
         self.settings = settings or Settings.from_env()
-        self.quiet = quiet or QuietHours.from_env()
+        self.quiet = quiet or self.settings.quiet_hours
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -151,7 +151,8 @@ class Engine:
         """Tells a person what others did (a file refused, ...), inside the caller's
         transaction. With `in_reply_to` the message answers that inbound message: it goes at
         once, whatever the hour, as any direct reply does."""
-        schedules = Schedules(session, self.settings.timezone, self.quiet)
+        schedules = Schedules(session, self.settings.timezone, self.quiet,
+                              self.settings.digest_time)
         return self._run_for(session, person_id, notice, now, in_reply_to, schedules)
 
     def trigger(self, person_id: int, event: Trigger, now: dt.datetime | None = None) -> int:
@@ -160,7 +161,8 @@ class Engine:
         clock's batches set-based, by the same rules: tests/test_one_applier.py.)"""
         now = now or dt.datetime.now(dt.UTC)
         with self.db.transaction() as session:
-            schedules = Schedules(session, self.settings.timezone, self.quiet)
+            schedules = Schedules(session, self.settings.timezone, self.quiet,
+                                  self.settings.digest_time)
             return self._run_for(session, person_id, event, now, None, schedules)
 
     def trigger_many(self, items: Sequence[tuple[int, Trigger]], now: dt.datetime | None = None,
@@ -173,7 +175,8 @@ class Engine:
             (person_id, event) for person_id, event in items if isinstance(event, BATCHED)]
         for start in range(0, len(one_by_one), OFFICER_BATCH):
             with self.db.transaction() as session:
-                schedules = Schedules(session, self.settings.timezone, self.quiet)
+                schedules = Schedules(session, self.settings.timezone, self.quiet,
+                                      self.settings.digest_time)
                 for person_id, event in one_by_one[start:start + OFFICER_BATCH]:
                     replies += self._run_for(session, person_id, event, now, None, schedules)
         chunks = list(_batches(headmasters, batch))
@@ -228,14 +231,16 @@ class Engine:
                 for i, m in enumerate(inbound.media)
             ),
         )
-        schedules = Schedules(session, self.settings.timezone, self.quiet)
+        schedules = Schedules(session, self.settings.timezone, self.quiet,
+                              self.settings.digest_time)
         replies = self._run(session, person, message, now, row.id, schedules)
         return Outcome("processed", row.id, replies)
 
     def _trigger_batch(self, session: Session, chunk: list[tuple[int, Event]],
                        now: dt.datetime) -> int:
         batch = BatchTrigger(session, now, self.settings.timezone, self.quiet)
-        schedules = Schedules(session, self.settings.timezone, self.quiet)
+        schedules = Schedules(session, self.settings.timezone, self.quiet,
+                              self.settings.digest_time)
         slow: list[int] = []
 
         def one_by_one(session: Session, person_id: int, event: Event,

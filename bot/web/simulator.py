@@ -35,7 +35,7 @@ from storage.conversations import person_by_phone
 from storage.db import Database
 from storage.delivery import why_waiting
 from storage.models import Person
-from storage.schedule import QuietHours, zone
+from storage.schedule import zone
 from storage.simulator import (
     people_with_schools,
     photos_by_message,
@@ -133,7 +133,7 @@ def _history(session, person: Person, page_zone: str) -> list[Bubble]:
     inbound, outbound = recent_messages(session, person.phone, HISTORY)
     photos = photos_by_message(session, [msg.id for msg in inbound if msg.media])
     now = dt.datetime.now(dt.UTC)
-    quiet = QuietHours.from_env()
+    quiet = settings.quiet_hours
     items: list[tuple[object, int, int, Bubble]] = []
     for msg in inbound:
         mine = Bubble(True, msg.body, _time(msg.received_at, page_zone), [], "", "",
@@ -141,7 +141,7 @@ def _history(session, person: Person, page_zone: str) -> list[Bubble]:
         items.append((msg.received_at, 0, msg.id, mine))
     for row in outbound:
         rendered: Rendered = render_row(session, row, person, settings.default_language)
-        waiting = why_waiting(row, now, quiet, page_zone)
+        waiting = why_waiting(row, now, quiet, page_zone, settings.timezone)
         reply = Bubble(False, rendered.text, _time(row.created_at, page_zone), rendered.options,
                        sms_row(session, row, person, settings.default_language), row.status,
                        waits=waiting.words(page_zone) if waiting else "")

@@ -71,7 +71,7 @@ class Worker:
         self.settings = settings
         # Read once, here, so a bad TWILIO_TEMPLATES stops the worker at startup.
         self.templates = templates_map.load(settings.twilio_templates)
-        self.quiet = quiet or QuietHours.from_env()
+        self.quiet = quiet or settings.quiet_hours
         self.channel = channel or channel_for(settings)
         self.threads = threads or settings.worker_threads
         self.pace = Pace(settings.messages_per_second)

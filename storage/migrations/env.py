@@ -1,17 +1,26 @@
-"""Alembic environment: the URL comes from the caller (kadam db upgrade) or DATABASE_URL."""
+"""Alembic environment: the URL comes only from the caller's config (storage/migrate.py's
+alembic_config, as `kadam db upgrade` and the tests use it); this never reads DATABASE_URL."""
 
 from alembic import context
 
-from storage.db import database_url, make_engine
+from storage.db import make_engine
 from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: run the migrations with `kadam db upgrade` "
+                           "(storage.migrate.upgrade), which passes DATABASE_URL's")
+    return url
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url") or database_url(),
+        url=_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -25,7 +34,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
+    engine = make_engine(_url())
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -10,7 +10,6 @@ from flask import current_app, render_template, request
 from bot.web.admin import blueprint, now, scope, sessions
 from storage import delivery as health_store
 from storage.gallery import in_scope_campaigns
-from storage.schedule import QuietHours
 
 
 @blueprint.get("/delivery")
@@ -28,7 +27,8 @@ def delivery() -> str:
         result = health_store.health(session, scope(), campaign_id, since)
         page_zone = current_app.config["KADAM"].timezone
         waiting_total, waiting = health_store.waiting_messages(
-            session, scope(), now(), QuietHours.from_env(), page_zone, campaign_id)
+            session, scope(), now(), current_app.config["KADAM"].quiet_hours, page_zone,
+            campaign_id)
     return render_template("admin/delivery.html", health=result, campaigns=campaigns,
                            waiting=waiting, waiting_total=waiting_total, page_zone=page_zone,
                            chosen={"campaign": str(campaign_id or ""), "period": period},
