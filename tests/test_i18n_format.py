@@ -22,6 +22,13 @@ def test_large_numbers_use_indian_grouping_in_india():
                                            "campaigns": [CAMPAIGN]}, [], "en").text
 
 
+def test_elsewhere_numbers_follow_the_default_region():
+    """KADAM_DEFAULT_REGION (Settings.default_region) decides the grouping, passed down."""
+    params = {"name": "A", "area": "Gasabo", "campaigns": [CAMPAIGN]}
+    text = render("digest", params, [], "en", region="RW").text
+    assert "150,000" in text and "1,50,000" not in text
+
+
 def test_small_numbers_still_choose_plural_forms():
     one = render("evidence.saved", {"position": 2, "title": {"en": "x"}, "count": 1}, [], "en")
     two = render("evidence.saved", {"position": 2, "title": {"en": "x"}, "count": 2}, [], "en")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gettext as stdlib_gettext
 import io
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from importlib import resources
@@ -26,6 +25,7 @@ log = logging.getLogger(__name__)
 LOCALES_DIR = Path(str(resources.files("bot") / "locales"))  # package data: installs carry it
 DOMAIN = "messages"
 DEFAULT_LANGUAGE = "en"
+DEFAULT_REGION = "IN"  # KADAM_DEFAULT_REGION's default (bot/config.py)
 
 _lock = threading.Lock()
 _catalogs: dict[str, stdlib_gettext.GNUTranslations | None] = {}
@@ -56,10 +56,11 @@ def _load(language: str) -> stdlib_gettext.GNUTranslations | None:
         return translations
 
 
-def locale_for(language: str) -> Locale:
-    """The language as spoken where Kadam runs (hi_IN, en_IN, sw_KE), for digit grouping
-    ("1,50,000" in India) and month names; the bare language where that pair is unknown."""
-    region = os.environ.get("KADAM_DEFAULT_REGION", "IN").strip().upper()
+def locale_for(language: str, region: str = DEFAULT_REGION) -> Locale:
+    """The language as spoken where Kadam runs (hi_IN, en_IN, sw_KE: `region` is
+    Settings.default_region), for digit grouping ("1,50,000" in India) and month names; the
+    bare language where that pair is unknown."""
+    region = region.strip().upper()
     for name in (f"{language}_{region}", language, DEFAULT_LANGUAGE):
         try:
             return Locale.parse(name)
@@ -82,10 +83,11 @@ def language_name(code: str) -> str:
 class Translator:
     """Text in one person's language: gettext with a fallback chain, and content maps."""
 
-    def __init__(self, language: str, second_language: str | None = None):
+    def __init__(self, language: str, second_language: str | None = None,
+                 region: str = DEFAULT_REGION):
         self.language = language or DEFAULT_LANGUAGE
         self.chain = [lang for lang in (self.language, second_language, DEFAULT_LANGUAGE) if lang]
-        self.locale = locale_for(self.language)
+        self.locale = locale_for(self.language, region)
 
     def gettext(self, message: str) -> str:
         for language in self.chain:

@@ -24,7 +24,7 @@ from typing import Any
 from babel.dates import format_date
 
 from bot.language import officer_messages
-from bot.language.i18n import Translator, _, format_params
+from bot.language.i18n import DEFAULT_REGION, Translator, _, format_params
 from bot.language.parts import PROJECT_STATUS, TASK_STATUS, listed
 
 
@@ -418,9 +418,11 @@ def keys() -> set[str]:
 
 
 def render(key: str, params: Mapping[str, Any], options: list[str] | tuple[str, ...],
-           language: str, second_language: str | None = None) -> Rendered:
-    """The text of message `key` in `language`, with its numbered option labels."""
-    t = Translator(language, second_language)
+           language: str, second_language: str | None = None,
+           region: str = DEFAULT_REGION) -> Rendered:
+    """The text of message `key` in `language`, with its numbered option labels; numbers and
+    dates as written in `region` (Settings.default_region)."""
+    t = Translator(language, second_language, region)
     values = format_params(t, params)
     if isinstance(values.get("date"), str | dt.date):
         values["date"] = _date(t, values["date"])

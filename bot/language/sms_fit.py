@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from bot.language.i18n import DEFAULT_REGION
 from bot.language.messages import SIMPLE, render
 from bot.worker.sms import plain_for_sms, sms_cost
 
@@ -54,13 +55,14 @@ def segment_limit(key: str) -> int:
 
 
 def sms_text(key: str, params: Mapping[str, Any], options: list[str] | tuple[str, ...],
-             language: str, second_language: str | None = None) -> str:
+             language: str, second_language: str | None = None,
+             region: str = DEFAULT_REGION) -> str:
     """The SMS body: the first candidate within the key's segment limit, else the shortest."""
     limit = segment_limit(key)
     text = ""
     for candidate in _candidates(key, params):
         text = plain_for_sms(render(key, candidate, options, language,
-                                    second_language).numbered())
+                                    second_language, region).numbered())
         if sms_cost(text).segments <= limit:
             break
     return text

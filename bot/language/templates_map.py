@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from babel.dates import format_date
 
-from bot.language.i18n import Translator
+from bot.language.i18n import DEFAULT_REGION, Translator
 from bot.language.messages import keys
 
 TEXT = "text"  # the special variable: the whole rendered message
@@ -66,10 +66,11 @@ class ContentTemplate:
     variables: tuple[str, ...]
 
     def content_variables(self, params: Mapping[str, Any], text: str,
-                          second_language: str | None = None) -> str:
+                          second_language: str | None = None,
+                          region: str = DEFAULT_REGION) -> str:
         """Twilio's ContentVariables: {"1": ..., "2": ...} in the listed order, each value in
         the template's language. Raises KeyError for a variable the message does not have."""
-        t = Translator(self.language, second_language)
+        t = Translator(self.language, second_language, region)
         values = {}
         for n, name in enumerate(self.variables, start=1):
             if name == TEXT:

@@ -140,10 +140,12 @@ def _history(session, person: Person, page_zone: str) -> list[Bubble]:
                       len(msg.media or []), tuple(photos.get(msg.id, ())))
         items.append((msg.received_at, 0, msg.id, mine))
     for row in outbound:
-        rendered: Rendered = render_row(session, row, person, settings.default_language)
+        rendered: Rendered = render_row(session, row, person, settings.default_language,
+                                        region=settings.default_region)
         waiting = why_waiting(row, now, quiet, page_zone, settings.timezone)
         reply = Bubble(False, rendered.text, _time(row.created_at, page_zone), rendered.options,
-                       sms_row(session, row, person, settings.default_language), row.status,
+                       sms_row(session, row, person, settings.default_language,
+                               region=settings.default_region), row.status,
                        waits=waiting.words(page_zone) if waiting else "")
         items.append((row.created_at, 1, row.id, reply))
     # Replies written in one step share a time: their ids keep them in the order written.

@@ -342,7 +342,8 @@ class Worker:
                   person: Person | None, now: dt.datetime,
                   params: dict[str, Any]) -> OutgoingMessage | Result:
         """The message in the form the window allows, or why it cannot be sent."""
-        rendered = render_row(session, row, person, self.settings.default_language, params)
+        rendered = render_row(session, row, person, self.settings.default_language, params,
+                              self.settings.default_region)
         message = OutgoingMessage(
             id=item.id, to=item.phone, channel=item.channel, key=item.key,
             body=rendered.numbered(), media_url=row.media_url,
@@ -360,7 +361,8 @@ class Worker:
             # What must arrive fits the segment budget: the how-to, the objective and long
             # lists give way, in that order (bot/language/sms_fit.py).
             message = replace(message, body=sms_row(session, row, person,
-                                                    self.settings.default_language, params))
+                                                    self.settings.default_language, params,
+                                                    self.settings.default_region))
         return replace(message, form=route.form)
 
     def _template_message(self, item: outbox.ClaimedMessage, row: Outbox,
@@ -373,8 +375,10 @@ class Worker:
         same_language = template.language == (item.language or "en")
         second = item.second_language if same_language else None
         if not same_language:
-            rendered = render(row.key, params, list(row.options or []), template.language)
-        variables = template.content_variables(params, rendered.numbered(), second)
+            rendered = render(row.key, params, list(row.options or []), template.language,
+                              region=self.settings.default_region)
+        variables = template.content_variables(params, rendered.numbered(), second,
+                                               self.settings.default_region)
         # The body column keeps the text the template stands for, for the simulator and logs.
         return replace(message, form="template", body=rendered.numbered(),
                        content_sid=template.content_sid, content_variables=variables)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.language.i18n import DEFAULT_REGION
 from bot.language.messages import Rendered, render
 from bot.language.sms_fit import sms_text
 from storage import broadcasts
@@ -47,24 +48,26 @@ def rows_params(session: Session, rows: Iterable[Outbox]) -> dict[int, dict[str,
 
 
 def render_row(session: Session, row: Outbox, person: Person | None,
-               default_language: str = "en", params: dict[str, Any] | None = None) -> Rendered:
+               default_language: str = "en", params: dict[str, Any] | None = None,
+               region: str = DEFAULT_REGION) -> Rendered:
     """Render in the recipient's language now, not when the row was queued (they may have
     switched language since). `params`: the row's, when the caller has filled them already."""
     if row.params == PURGED_PARAMS:
         return REMOVED
     params = row_params(session, row) if params is None else params
     language, second = _languages(row, person, default_language)
-    return render(row.key, params, list(row.options or []), language, second)
+    return render(row.key, params, list(row.options or []), language, second, region)
 
 
 def sms_row(session: Session, row: Outbox, person: Person | None,
-            default_language: str = "en", params: dict[str, Any] | None = None) -> str:
+            default_language: str = "en", params: dict[str, Any] | None = None,
+            region: str = DEFAULT_REGION) -> str:
     """The row as an SMS phone gets it, shortened to its segment budget (bot.language.sms_fit)."""
     if row.params == PURGED_PARAMS:
         return REMOVED.text
     params = row_params(session, row) if params is None else params
     language, second = _languages(row, person, default_language)
-    return sms_text(row.key, params, list(row.options or []), language, second)
+    return sms_text(row.key, params, list(row.options or []), language, second, region)
 
 
 def _languages(row: Outbox, person: Person | None,

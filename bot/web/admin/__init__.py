@@ -183,7 +183,8 @@ def number(value: Any) -> str:
 
     from bot.language.i18n import locale_for
 
-    return format_decimal(int(value or 0), locale=locale_for("en"))
+    return format_decimal(int(value or 0),
+                          locale=locale_for("en", current_app.config["KADAM"].default_region))
 
 
 def percent(part: Any, whole: Any) -> str:

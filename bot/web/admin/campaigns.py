@@ -155,8 +155,11 @@ def _words_sent(data: dict[str, Any], language: str) -> None:
     language = data.get("language") or language
     options = list(data.get("options") or [])
     try:
-        rendered = render(data["key"], data.get("params") or {}, options, language).numbered()
-        english = render(data["key"], data.get("params") or {}, options, "en").numbered()
+        region = current_app.config["KADAM"].default_region
+        rendered = render(data["key"], data.get("params") or {}, options, language,
+                          region=region).numbered()
+        english = render(data["key"], data.get("params") or {}, options, "en",
+                         region=region).numbered()
     except (KeyError, ValueError, TypeError):
         rendered = english = ""  # a message of an older release: its key is all there is
     data["text"] = data.get("body") or rendered
