@@ -271,8 +271,9 @@ def test_messages_per_second_is_never_exceeded(db, twilio, tmp_path):
     # margin is for the first request, which also opens a connection.
     assert times[-1] - times[0] >= 1.8
     for i, start in enumerate(times):
-        # No second holds more than the rate allows (plus one for a late-arriving request).
-        assert sum(1 for t in times[i:] if t < start + 1.0) <= 11
+        # No second holds more than the rate allows, plus two for requests a loaded machine
+        # delays into the next second (unpaced, all 20 would share one).
+        assert sum(1 for t in times[i:] if t < start + 1.0) <= 12
 
 
 def test_a_persons_messages_go_out_one_at_a_time_in_order(db, twilio, tmp_path):

@@ -46,7 +46,7 @@ from bot.worker.media import MediaFetcher
 from bot.worker.outage import DatabaseGate
 from bot.worker.outbound import render_row, rows_params, sms_row
 from bot.worker.rate import Pace
-from bot.worker.results import Counts, GroupWriter, Result, record
+from bot.worker.results import Counts, GroupWriter, Result, record_many
 from bot.worker.unsure import find_sent
 from storage import outbox
 from storage.db import Database, unreachable
@@ -449,8 +449,7 @@ class Worker:
 
     def _write_group(self, items: Sequence[tuple[Result, dt.datetime]]) -> list[str]:
         with self.db.transaction() as session:
-            return [record(session, result, at, self.settings.retry_hours)
-                    for result, at in items]
+            return record_many(session, items, self.settings.retry_hours)
 
     def _write_one(self, result: Result, at: dt.datetime) -> str:
         return self._write_group([(result, at)])[0]
