@@ -11,7 +11,9 @@ from tests.admin_support import PASSWORD, add_users, csrf_of, make_app
 @pytest.fixture
 def app(db, tmp_path):
     add_users(db)
-    return make_app(db, tmp_path / "media")
+    app = make_app(db, tmp_path / "media")
+    yield app
+    app.extensions["kadam.db"].dispose()
 
 
 def _sign_in(client, base_url):
