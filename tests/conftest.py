@@ -64,3 +64,29 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A thread a test left running (a send pool blocked on a stand-in that never answers)
+    must not keep the run from ending once every result is reported: CI would wait for it
+    until its deadline. Say which, then end with pytest's own exit status."""
+    import os
+    import sys
+    import threading
+
+    left = [t.name for t in threading.enumerate()
+            if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if left and _exit_status:
+        print(f"\nthreads left running by tests: {', '.join(sorted(set(left)))}",
+              file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[0])
