@@ -223,6 +223,7 @@ class OutageChannel(TwilioChannel):
         self.down, self.after, self.lasting = down, after, lasting
         self.count = 0
         self.lock = threading.Lock()
+        self.timers: list[threading.Timer] = []
 
     def send(self, message: OutgoingMessage) -> SendResult:
         result = super().send(message)
@@ -230,8 +231,15 @@ class OutageChannel(TwilioChannel):
             self.count += 1
             if self.count == self.after:
                 self.down.set()
-                threading.Timer(self.lasting, self.down.clear).start()
+                timer = threading.Timer(self.lasting, self.down.clear)
+                self.timers.append(timer)
+                timer.start()
         return result
+
+    def close(self) -> None:
+        for timer in self.timers:  # an outage "lasting" an hour must not outlive the test
+            timer.cancel()
+        super().close()
 
 
 def test_without_its_database_the_worker_stops_sending_says_so_once_and_resumes(
